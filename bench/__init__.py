@@ -1,0 +1,1 @@
+"""The physcheck CLI, hydra configs, execution, results and reports."""

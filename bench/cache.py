@@ -1,0 +1,31 @@
+"""Ground-truth cache: one folder per spec_hash; a corrupt entry is rebuilt, never trusted."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from simulators import Clip, ClipCorruptError, ScenarioSpec, simulate
+
+log = logging.getLogger(__name__)
+
+
+class GroundTruthCache:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root) / "ground_truth"
+
+    def path(self, spec: ScenarioSpec) -> Path:
+        return self.root / spec.spec_hash
+
+    def get(self, spec: ScenarioSpec) -> Clip:
+        """The clip of `spec`: from disk, or simulated and stored."""
+        folder = self.path(spec)
+        clip = None
+        if (folder / "meta.json").exists():
+            try:
+                clip = Clip.load(folder)
+            except ClipCorruptError as error:
+                log.warning("rebuilding ground truth: %s", error)
+        if clip is None or clip.spec != spec:
+            clip = simulate(spec)
+            clip.save(folder)
+        return clip

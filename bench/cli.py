@@ -1,0 +1,95 @@
+"""The `physcheck` console script: `physcheck <command> [hydra overrides]`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from .config import CONF_DIR, GROUPS, available, register_configs
+
+USAGE = """usage: physcheck <command> [key=value ...]
+
+commands:
+  run      simulate a suite, generate with a model, score it and write runs/<run_id>/
+           e.g. physcheck run suite=core generator=static
+  export   write every request of a suite (prompts, context frames) for an outside model
+           e.g. physcheck export suite=core out=requests/
+
+Options are hydra overrides; `physcheck run --cfg job` prints the full configuration.
+"""
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="run", version_base="1.3")
+def _run_main(cfg: DictConfig) -> None:
+    from .run import ConfigError, run
+
+    try:
+        run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except ConfigError as error:
+        sys.stderr.write(f"physcheck run: {error}\n")
+        sys.exit(2)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="export", version_base="1.3")
+def _export_main(cfg: DictConfig) -> None:
+    from .export import export
+    from .run import ConfigError
+
+    try:
+        export(cfg)
+    except ConfigError as error:
+        sys.stderr.write(f"physcheck export: {error}\n")
+        sys.exit(2)
+
+
+COMMANDS = {"run": ("run", _run_main), "export": ("export", _export_main)}
+
+
+def check_overrides(command: str, config_name: str, overrides: list[str]) -> str | None:
+    """One-line message for overrides that cannot compose (unknown group option, key or type), else None."""
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key in GROUPS and value and value not in available(key):
+            return f"Unknown {key} {value!r}. Available: {', '.join(available(key))}"
+    if any(flag in overrides for flag in ("-m", "--multirun", "--help", "-h", "--hydra-help", "--info")) or any(
+            o.startswith(("--cfg", "-c", "--")) for o in overrides):
+        return None
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            compose(config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException, ValueError) as error:
+        message = str(error).strip().splitlines()[0].rstrip(".")
+        if error.__cause__ is not None:
+            message += ": " + str(error.__cause__).strip().splitlines()[0]
+        return message
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        sys.exit(0 if argv else 2)
+    command, overrides = argv[0], argv[1:]
+    if command not in COMMANDS:
+        sys.stderr.write(f"physcheck: unknown command {command!r}. Available: {', '.join(COMMANDS)}\n")
+        sys.exit(2)
+    register_configs()
+    config_name, entry = COMMANDS[command]
+    problem = check_overrides(command, config_name, overrides)
+    if problem:
+        sys.stderr.write(f"physcheck {command}: {problem}\n")
+        sys.exit(2)
+    sys.argv = [f"physcheck {command}", *overrides]
+    entry()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Structured (dataclass) configs for hydra, and the names of the config groups."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+CONF_DIR = Path(__file__).parent / "conf"
+GROUPS = ("suite", "generator")
+
+
+@dataclass
+class SuiteConfig:
+    """Which scenarios to run, and the clip timing and size (resolution is [height, width])."""
+
+    name: str = "core"
+    families: list[str] = field(default_factory=lambda: ["free_fall", "projectile", "collision", "occlusion"])
+    splits: list[str] = field(default_factory=lambda: ["eval"])
+    n_seeds: int = 10
+    first_seed: int = 0
+    resolution: list[int] = field(default_factory=lambda: [64, 64])
+    n_frames: int = 32
+    fps: float = 8.0
+    n_context: int = 4
+
+
+@dataclass
+class RunConfig:
+    suite: SuiteConfig = field(default_factory=SuiteConfig)
+    generator: Any = field(default_factory=lambda: {"name": "oracle"})
+    """`name` picks the generator from the registry; every other key is passed to its constructor."""
+    metrics: list[str] = field(default_factory=lambda: ["trajectory", "permanence"])
+    run_id: str = "${now:%Y%m%d-%H%M%S}-${generator.name}-${suite.name}"
+    runs_dir: str = "runs"
+    cache_dir: str = ""
+    """Ground-truth cache; empty means $PHYSCHECK_CACHE or the platform's user cache folder."""
+    batch_size: int = 8
+    write_videos: bool = True
+    seed: int = 0
+    """Seed handed to the generator with every request."""
+
+
+@dataclass
+class ExportConfig:
+    suite: SuiteConfig = field(default_factory=SuiteConfig)
+    out: str = "physcheck_requests"
+    cache_dir: str = ""
+
+
+def register_configs() -> None:
+    store = ConfigStore.instance()
+    store.store(name="run_schema", node=RunConfig)
+    store.store(name="export_schema", node=ExportConfig)
+
+
+def available(group: str) -> list[str]:
+    """Names of the config files of one group (suite, generator)."""
+    return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
+
+
+def cache_dir(configured: str) -> Path:
+    if configured:
+        return Path(configured).expanduser()
+    if os.environ.get("PHYSCHECK_CACHE"):
+        return Path(os.environ["PHYSCHECK_CACHE"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("physcheck"))

@@ -1,0 +1,141 @@
+"""Run folders: per-clip records written atomically, then scores/failures parquet and summary.md."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metrics import FailureEvent, MetricScore
+
+SCORE_COLUMNS = ["clip_id", "family", "split", "seed", "metric", "principle", "value", "raw", "unit", "status", "reason"]
+FAILURE_COLUMNS = ["clip_id", "family", "split", "seed", "tag", "frame", "object", "severity", "message"]
+
+
+@dataclass
+class ClipRecord:
+    """Everything a run learned about one clip. status: ok, or the tag that made the clip fail."""
+
+    clip_id: str
+    spec_hash: str
+    family: str
+    split: str
+    seed: int
+    status: str
+    scores: list[MetricScore] = field(default_factory=list)
+    events: list[FailureEvent] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), allow_nan=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ClipRecord:
+        data = json.loads(text)
+        data["scores"] = [MetricScore(**row) for row in data["scores"]]
+        data["events"] = [FailureEvent(**row) for row in data["events"]]
+        return cls(**data)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, fsync, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+
+class RunFolder:
+    """runs/<run_id>/: manifest.json, clips/<spec_hash>.json, scores.parquet, failures.parquet, summary.md, videos/."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.clips = self.path / "clips"
+        self.videos = self.path / "videos"
+
+    def record_path(self, spec_hash: str) -> Path:
+        return self.clips / f"{spec_hash}.json"
+
+    def video_path(self, clip_id: str) -> Path:
+        return self.videos / f"{clip_id}.mp4"
+
+    def has_record(self, spec_hash: str) -> bool:
+        return self.record_path(spec_hash).exists()
+
+    def write_record(self, record: ClipRecord) -> None:
+        write_atomic(self.record_path(record.spec_hash), record.to_json().encode())
+
+    def read_record(self, spec_hash: str) -> ClipRecord:
+        return ClipRecord.from_json(self.record_path(spec_hash).read_text())
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        path = self.path / "manifest.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_atomic(self.path / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+    def write_tables(self, records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        scores, failures = tables(records)
+        for name, frame in (("scores.parquet", scores), ("failures.parquet", failures)):
+            staging = self.path / f".{name}.tmp"
+            frame.to_parquet(staging, index=False)
+            os.replace(staging, self.path / name)
+        return scores, failures
+
+
+def tables(records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """scores (one row per clip and metric) and failures (one row per event)."""
+    score_rows, failure_rows = [], []
+    for record in records:
+        keys = {"clip_id": record.clip_id, "family": record.family, "split": record.split, "seed": record.seed}
+        for metric in record.scores:
+            score_rows.append({**keys, **asdict(metric), "status": record.status})
+        for event in record.events:
+            failure_rows.append({**keys, **{k: v for k, v in asdict(event).items() if k != "clip_id"}})
+    scores = pd.DataFrame(score_rows, columns=SCORE_COLUMNS)
+    failures = pd.DataFrame(failure_rows, columns=FAILURE_COLUMNS)
+    scores = scores.astype({"seed": np.int64, "value": np.float64, "raw": np.float64})
+    failures = failures.astype({"seed": np.int64, "frame": np.int64, "severity": np.float64})
+    return scores, failures
+
+
+def summary_markdown(scores: pd.DataFrame, failures: pd.DataFrame, manifest: dict[str, Any]) -> str:
+    """The run's table: mean score per family and metric, the failed clips, and failure-tag counts."""
+    lines = [
+        f"# physcheck run {manifest['run_id']}",
+        "",
+        f"generator: {manifest['generator']['name']}  suite: {manifest['suite']['name']} "
+        f"(version {manifest['suite']['version']}, {manifest['clip_count']} clips)",
+        "",
+    ]
+    if scores.empty:
+        return "\n".join(lines + ["No clips were scored."]) + "\n"
+    table = scores.pivot_table(index="family", columns="metric", values="value", aggfunc="mean")
+    table.loc["all"] = scores.groupby("metric")["value"].mean()
+    lines += ["Mean score per family (1 = physically right):", "", table.round(3).to_markdown(), ""]
+    failed = scores.drop_duplicates("clip_id")
+    failed = failed[failed["status"] != "ok"]
+    lines.append(f"Failed clips (scored 0): {len(failed)}")
+    if len(failed):
+        counts = failed.groupby("status").size()
+        lines += [f"- {status}: {count}" for status, count in counts.items()]
+    lines.append("")
+    if failures.empty:
+        lines.append("Failure events: none")
+    else:
+        counts = failures.pivot_table(index="tag", columns="family", values="clip_id", aggfunc="nunique", fill_value=0)
+        lines += ["Clips with each failure tag:", "", counts.to_markdown(), ""]
+    return "\n".join(lines) + "\n"

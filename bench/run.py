@@ -1,0 +1,223 @@
+"""`physcheck run`: simulate the suite, generate, observe, score and write the run folder."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import OmegaConf
+from tqdm import tqdm
+
+from generators import GENERATORS, GenerationRequest, Generator, MissingVideoError, Video, VideoFormatError, write_mp4
+from metrics import METRICS, FailureEvent, MetricScore, evaluate
+from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, ScenarioSpec, build_specs
+
+from .cache import GroundTruthCache
+from .config import RunConfig, SuiteConfig, cache_dir
+from .results import ClipRecord, RunFolder, summary_markdown, write_atomic
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("physcheck", "torch", "pybullet", "numpy", "scipy", "pandas", "pyarrow", "opencv-python-headless", "av",
+            "hydra-core")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message is one line naming the key and the fix."""
+
+
+@dataclass(frozen=True)
+class ClipFailure:
+    """Why a clip has no usable video. tag: missing_video, invalid_video or generator_error."""
+
+    tag: str
+    message: str
+
+
+def specs_from_suite(suite: SuiteConfig) -> list[ScenarioSpec]:
+    for family in suite.families:
+        if family not in FAMILIES:
+            raise ConfigError(f"suite.families: unknown family {family!r}. Available: {', '.join(FAMILIES.names())}")
+    for split in suite.splits:
+        if split not in SPLITS:
+            raise ConfigError(f"suite.splits: unknown split {split!r}. Available: {', '.join(SPLITS)}")
+    if suite.n_seeds < 1:
+        raise ConfigError(f"suite.n_seeds must be at least 1, got {suite.n_seeds}")
+    try:
+        return build_specs(suite.families, suite.splits, suite.n_seeds, suite.first_seed, n_frames=suite.n_frames,
+                           fps=suite.fps, resolution=tuple(suite.resolution), n_context=suite.n_context)
+    except ValueError as error:
+        raise ConfigError(f"suite: {error}") from error
+
+
+def make_generator(options: dict[str, Any], ground_truth) -> Generator:
+    options = dict(options)
+    name = options.pop("name", None)
+    if name is None:
+        raise ConfigError("generator.name is missing; pick one of " + ", ".join(GENERATORS.names()))
+    if name not in GENERATORS:
+        raise ConfigError(f"Unknown generator {name!r}. Available: {', '.join(GENERATORS.names())}")
+    cls = GENERATORS.get(name)
+    missing = [key for key, value in options.items() if value == "???"]
+    if missing:
+        raise ConfigError(f"generator.{missing[0]} is required for generator {name} (add generator.{missing[0]}=...)")
+    if cls.needs_ground_truth:
+        options["ground_truth"] = ground_truth
+    try:
+        return cls(**options)
+    except TypeError as error:
+        raise ConfigError(f"generator {name}: {error}") from error
+    except (FileNotFoundError, ValueError) as error:
+        raise ConfigError(str(error)) from error
+
+
+def generate_safely(generator: Generator, requests: Sequence[GenerationRequest]) -> list[Video | ClipFailure]:
+    """Generate a batch; if the batch fails, retry each request alone so one bad clip fails alone."""
+    try:
+        videos = generator.generate(list(requests))
+        if len(videos) != len(requests):
+            raise RuntimeError(f"returned {len(videos)} videos for {len(requests)} requests")
+        return [check_video(video, request) for video, request in zip(videos, requests)]
+    except Exception:  # noqa: BLE001 - isolate the failing request below
+        if len(requests) == 1:
+            return [_failure(requests[0])]
+        return [outcome for request in requests for outcome in generate_safely(generator, [request])]
+
+
+def _failure(request: GenerationRequest) -> ClipFailure:
+    _, error, _ = sys.exc_info()
+    if isinstance(error, MissingVideoError):
+        return ClipFailure("missing_video", str(error))
+    if isinstance(error, VideoFormatError):
+        return ClipFailure("invalid_video", str(error))
+    return ClipFailure("generator_error", f"{request.clip_id}: {type(error).__name__}: {error}")
+
+
+def check_video(video: Any, request: GenerationRequest) -> Video | ClipFailure:
+    expected = (request.n_frames, *request.resolution, 3)
+    if not isinstance(video, Video):
+        return ClipFailure("invalid_video", f"{request.clip_id}: generator returned {type(video).__name__}, not Video")
+    if video.shape != expected:
+        return ClipFailure("invalid_video", f"{request.clip_id}: video shape {video.shape}, expected {expected}")
+    return video
+
+
+def score_outcome(clip: Clip, outcome: Video | ClipFailure, metric_names: Sequence[str]) -> ClipRecord:
+    spec = clip.spec
+    record = ClipRecord(clip.clip_id, spec.spec_hash, spec.family, spec.split, spec.seed, "ok")
+    if isinstance(outcome, Video):
+        try:
+            record.scores, record.events = evaluate(outcome.frames, clip, metric_names)
+            return record
+        except Exception as error:  # noqa: BLE001 - one bad clip never kills a run
+            log.exception("scoring %s failed", clip.clip_id)
+            outcome = ClipFailure("scoring_error", f"{clip.clip_id}: {type(error).__name__}: {error}")
+    record.status = outcome.tag
+    record.scores = [MetricScore(name, METRICS.get(name).principle, 0.0, float("nan"), METRICS.get(name).unit,
+                                 outcome.message) for name in metric_names]
+    record.events = [FailureEvent(clip.clip_id, outcome.tag, 0, "", 1.0, outcome.message)]
+    return record
+
+
+def batches(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                                text=True, timeout=5)
+        return result.stdout.strip() if result.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def fingerprint(suite_hash: str, generator: dict, metric_names: Sequence[str], seed: int) -> str:
+    payload = json.dumps([suite_hash, generator, list(metric_names), seed], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
+    """Run the benchmark into run_dir (resuming finished clips) and return scores.parquet as a frame."""
+    specs = specs_from_suite(cfg.suite)
+    metric_names = list(cfg.metrics)
+    for name in metric_names:
+        if name not in METRICS:
+            raise ConfigError(f"Unknown metric {name!r}. Available: {', '.join(METRICS.names())}")
+    if cfg.batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {cfg.batch_size}")
+    generator_options = OmegaConf.to_container(cfg.generator, resolve=True) if OmegaConf.is_config(cfg.generator) \
+        else dict(cfg.generator)
+    batch_clips: dict[str, Clip] = {}
+    generator = make_generator(generator_options, ground_truth=batch_clips.__getitem__)
+
+    cache = GroundTruthCache(cache_dir(cfg.cache_dir))
+    folder = RunFolder(run_dir)
+    suite_hash = hashlib.sha256("".join(spec.spec_hash for spec in specs).encode()).hexdigest()[:16]
+    run_fingerprint = fingerprint(suite_hash, generator_options, metric_names, cfg.seed)
+    previous = folder.read_manifest()
+    if previous is not None and previous.get("fingerprint") != run_fingerprint:
+        raise ConfigError(f"{folder.path} holds a run of another configuration; pick another run_id= to start anew")
+    manifest = {
+        "run_id": run_dir.name,
+        "fingerprint": run_fingerprint,
+        "suite": {"name": cfg.suite.name, "version": SUITE_VERSION, "hash": suite_hash,
+                  "config": OmegaConf.to_container(OmegaConf.structured(cfg.suite)) if not OmegaConf.is_config(
+                      cfg.suite) else OmegaConf.to_container(cfg.suite)},
+        "generator": {"name": generator_options["name"], "checksum": generator.checksum(), "config": generator_options},
+        "metrics": metric_names,
+        "seed": cfg.seed,
+        "timing": {"n_frames": cfg.suite.n_frames, "fps": cfg.suite.fps, "n_context": cfg.suite.n_context,
+                   "resolution": list(cfg.suite.resolution)},
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+        "started": (previous or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "finished": None,
+        "clip_count": len(specs),
+    }
+    folder.write_manifest(manifest)
+
+    pending = [spec for spec in specs if not folder.has_record(spec.spec_hash)]
+    with tqdm(total=len(specs), initial=len(specs) - len(pending), desc=f"run {generator_options['name']}",
+              unit="clip", disable=not progress) as bar:
+        for batch in batches(pending, cfg.batch_size):
+            batch_clips.clear()
+            batch_clips.update({spec.clip_id: cache.get(spec) for spec in batch})
+            requests = [GenerationRequest.from_clip(batch_clips[spec.clip_id], seed=cfg.seed) for spec in batch]
+            for spec, outcome in zip(batch, generate_safely(generator, requests)):
+                clip = batch_clips[spec.clip_id]
+                if isinstance(outcome, Video) and cfg.write_videos:
+                    write_mp4(folder.video_path(spec.clip_id), outcome.frames, outcome.fps)
+                folder.write_record(score_outcome(clip, outcome, metric_names))
+                bar.update()
+
+    records = [folder.read_record(spec.spec_hash) for spec in specs]
+    scores, failures = folder.write_tables(records)
+    manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    manifest["failed_clip_count"] = sum(record.status != "ok" for record in records)
+    folder.write_manifest(manifest)
+    summary = summary_markdown(scores, failures, manifest)
+    write_atomic(folder.path / "summary.md", summary.encode())
+    print(summary)
+    print(f"Results in {folder.path}")
+    return scores

@@ -1,0 +1,10 @@
+"""The Generator interface, the reference generators, and adapters for outside videos."""
+from . import baselines, folder  # noqa: F401  (registration)
+from .base import GENERATORS, GenerationRequest, Generator, GroundTruth, Video
+from .folder import MissingVideoError
+from .video_io import VideoFormatError, read_video, write_mp4
+
+__all__ = [
+    "GENERATORS", "GenerationRequest", "Generator", "GroundTruth", "Video", "MissingVideoError",
+    "VideoFormatError", "read_video", "write_mp4",
+]

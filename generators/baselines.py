@@ -1,0 +1,43 @@
+"""Reference generators: the ground truth (ceiling) and the trivial floors."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import GENERATORS, GenerationRequest, Generator, Video
+
+
+@GENERATORS.register("oracle")
+class Oracle(Generator):
+    """Returns the ground-truth video itself: every metric's ceiling."""
+
+    needs_ground_truth = True
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Video]:
+        return [Video(self.ground_truth(request.clip_id).video.copy(), request.fps) for request in requests]
+
+
+@GENERATORS.register("static")
+class Static(Generator):
+    """Repeats the last context frame: nothing moves."""
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Video]:
+        videos = []
+        for request in requests:
+            tail = np.repeat(request.context[-1:], request.n_frames - request.n_context, axis=0)
+            videos.append(Video(np.concatenate([request.context, tail]), request.fps))
+        return videos
+
+
+@GENERATORS.register("reverse")
+class Reverse(Generator):
+    """The context, then the true continuation played backwards (the arrow of time broken)."""
+
+    needs_ground_truth = True
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Video]:
+        videos = []
+        for request in requests:
+            truth = self.ground_truth(request.clip_id).video
+            continuation = truth[request.n_context:][::-1]
+            videos.append(Video(np.concatenate([request.context, continuation]), request.fps))
+        return videos

@@ -1,0 +1,53 @@
+"""Object permanence: objects neither vanish while in view nor appear from nowhere."""
+from __future__ import annotations
+
+import numpy as np
+
+from simulators import Clip
+
+from .base import FailureEvent, MetricOutput, register_metric
+from .common import evaluated_frames, runs, truth_hidden, truth_visible
+from .observation import Observation
+
+
+@register_metric("permanence", principle="permanence", unit="share of frames with a permanence error",
+                 needs_alignment=True, tags=("object_vanished", "object_appeared"))
+def object_permanence(clip: Clip, observation: Observation) -> MetricOutput:
+    """Share of visible objects the video lost, and of frames where something appeared from nowhere."""
+    after_context = evaluated_frames(clip)
+    visible = truth_visible(clip, observation) & after_context[:, None]
+    hidden = truth_hidden(clip) & after_context[:, None]
+    lost = visible & ~observation.detected
+    seen_while_hidden = hidden & observation.detected
+    blob_frames = np.zeros(clip.spec.n_frames, bool)
+    if len(observation.blobs):
+        blob_frames[observation.blobs["t"].to_numpy()] = True
+    blob_frames &= after_context
+
+    vanish_rate = lost.sum() / visible.sum() if visible.any() else 0.0
+    appeared = blob_frames | seen_while_hidden.any(axis=1)
+    appear_rate = appeared.sum() / after_context.sum()
+    value = float((1.0 - vanish_rate) * (1.0 - appear_rate))
+    raw = float((lost.any(axis=1) | appeared).sum() / after_context.sum())
+
+    events = []
+    n_scored = int(after_context.sum())
+    for k, name in enumerate(observation.object_names):
+        for start, end in runs(lost[:, k]):
+            events.append(FailureEvent(
+                clip.clip_id, "object_vanished", start, name, (end - start) / n_scored,
+                f"{name} vanished at frame {start} (missing for {end - start} frames while visible in the ground truth)",
+            ))
+        for start, end in runs(seen_while_hidden[:, k]):
+            events.append(FailureEvent(
+                clip.clip_id, "object_appeared", start, name, (end - start) / n_scored,
+                f"{name} is seen at frame {start} where the ground truth has it hidden ({end - start} frames)",
+            ))
+    for start, end in runs(blob_frames):
+        blob = observation.blobs[observation.blobs["t"] == start].iloc[0]
+        events.append(FailureEvent(
+            clip.clip_id, "object_appeared", start, "", (end - start) / n_scored,
+            f"an unknown object (hue {blob['hue_deg']:.0f} deg, {int(blob['area'])} px at u={blob['u']:.0f}, "
+            f"v={blob['v']:.0f}) appears at frame {start} for {end - start} frames",
+        ))
+    return MetricOutput(value, raw, sorted(events, key=lambda event: (event.frame, event.tag, event.object)))

@@ -1,0 +1,34 @@
+"""free_fall: a ball held still, then released onto the floor (gravity, bounce).
+
+The release falls inside the context frames of the default suites (0.5 s of context), so a
+model sees the ball hang and start to fall, and must continue the fall and the bounces.
+"""
+from __future__ import annotations
+
+from ..scene import Body, Scene, Sphere
+from .base import FAMILIES, PALETTE, SIDE_CAMERA, Family, floor_and_backdrop
+
+BALL_RADIUS = 0.27
+
+
+@FAMILIES.register("free_fall")
+class FreeFall(Family):
+    name = "free_fall"
+    principle = "gravity"
+    in_distribution = {"height": (1.2, 2.0), "restitution": (0.3, 0.7), "x": (-0.8, 0.8),
+                       "release_time": (0.2, 0.35)}
+    ood = {"height": (2.2, 2.5), "restitution": (0.75, 0.9)}
+
+    def build(self, params: dict) -> Scene:
+        ball = Body(
+            "ball", "falling", Sphere(BALL_RADIUS), PALETTE["red"],
+            (params["x"], 0.0, params["height"] + BALL_RADIUS), restitution=params["restitution"],
+            release_time=params["release_time"],
+        )
+        prompt = (
+            f"A red ball is held {params['height']:.1f} m above a grey floor, then dropped, and bounces, "
+            "seen from the side in front of a light grey wall."
+        )
+        return Scene([*floor_and_backdrop(), ball], SIDE_CAMERA, prompt,
+                     events={"drop_height_m": params["height"], "release_time_s": params["release_time"],
+                             "gravity": 9.81})

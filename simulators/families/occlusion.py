@@ -1,0 +1,35 @@
+"""occlusion: a ball rolls behind a wall and comes out the other side (object permanence).
+
+Speeds are chosen so that at the default 4 s the ball stays in view after it re-emerges.
+"""
+from __future__ import annotations
+
+from ..scene import Body, Box, Scene, Sphere
+from .base import FAMILIES, OCCLUDER_RGB, PALETTE, SIDE_CAMERA, Family, floor_and_backdrop
+
+BALL_RADIUS = 0.27
+WALL_Y = -1.0  # between the camera (y = -4.2) and the ball's path (y = 0)
+
+
+@FAMILIES.register("occlusion")
+class Occlusion(Family):
+    name = "occlusion"
+    principle = "permanence"
+    in_distribution = {"speed": (0.7, 0.9), "wall_half_width": (0.3, 0.4), "wall_x": (-0.3, 0.0)}
+    ood = {"speed": (1.0, 1.2), "wall_half_width": (0.45, 0.55)}
+
+    def build(self, params: dict) -> Scene:
+        ball = Body(
+            "ball", "rolling", Sphere(BALL_RADIUS), PALETTE["green"], (-1.4, 0.0, BALL_RADIUS),
+            linear_velocity=(params["speed"], 0.0, 0.0),
+            angular_velocity=(0.0, params["speed"] / BALL_RADIUS, 0.0),
+        )
+        wall = Body(
+            "wall", "occluder", Box((params["wall_half_width"], 0.05, 0.6)), OCCLUDER_RGB,
+            (params["wall_x"], WALL_Y, 0.6), mass=0.0, tracked=False,
+        )
+        prompt = (
+            "A green ball rolls from left to right along a grey floor, passes behind a dark grey wall "
+            "and comes out on the other side. Seen from the side."
+        )
+        return Scene([*floor_and_backdrop(), ball, wall], SIDE_CAMERA, prompt)

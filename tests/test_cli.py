@@ -1,0 +1,116 @@
+"""The full command-line path on the smoke suite, as a user runs it."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulators import SUITE_VERSION
+
+
+def physcheck(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def oracle_run(workdir):
+    result = physcheck("run", "suite=smoke", "generator=oracle", "run_id=oracle", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    return workdir / "runs" / "oracle", result
+
+
+@pytest.mark.slow
+def test_oracle_run_writes_the_run_folder_with_every_score_one(oracle_run):
+    folder, result = oracle_run
+    scores = pd.read_parquet(folder / "scores.parquet")
+    assert len(scores) == 8 * 2 and (scores["value"] == 1.0).all()
+    assert pd.read_parquet(folder / "failures.parquet").empty
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["suite"]["version"] == SUITE_VERSION and manifest["clip_count"] == 8
+    assert manifest["generator"]["name"] == "oracle" and manifest["finished"]
+    assert manifest["timing"] == {"n_frames": 16, "fps": 8.0, "n_context": 4, "resolution": [64, 64]}
+    assert len(list((folder / "videos").rglob("*.mp4"))) == 8
+    assert "Mean score per family" in result.stdout and "Failure events: none" in result.stdout
+
+
+@pytest.mark.slow
+def test_resume_skips_finished_clips_and_ends_with_the_same_scores(oracle_run, workdir):
+    folder, _ = oracle_run
+    before = pd.read_parquet(folder / "scores.parquet")
+    records = sorted((folder / "clips").glob("*.json"))
+    records[0].unlink()
+    result = physcheck("run", "suite=smoke", "generator=oracle", "run_id=oracle", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    pd.testing.assert_frame_equal(before, pd.read_parquet(folder / "scores.parquet"))
+    refused = physcheck("run", "suite=smoke", "generator=static", "run_id=oracle", cwd=workdir)
+    assert refused.returncode == 2 and "another configuration" in refused.stderr
+
+
+@pytest.mark.slow
+def test_static_scores_lower_with_tags_and_folder_counts_missing_clips(oracle_run, workdir):
+    folder, _ = oracle_run
+    static = physcheck("run", "suite=smoke", "generator=static", "run_id=static", cwd=workdir)
+    assert static.returncode == 0, static.stderr
+    scores = pd.read_parquet(workdir / "runs" / "static" / "scores.parquet")
+    assert scores.query("metric == 'trajectory'")["value"].mean() < 0.7
+    tags = set(pd.read_parquet(workdir / "runs" / "static" / "failures.parquet")["tag"])
+    assert "trajectory_diverged" in tags
+
+    submission = workdir / "submission"
+    videos = sorted((folder / "videos").rglob("*.mp4"))
+    for video in videos[1:]:  # leave one clip out
+        target = submission / video.relative_to(folder / "videos")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(video.read_bytes())
+    result = physcheck("run", "suite=smoke", "generator=folder", f"generator.path={submission}", "run_id=folder",
+                       cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    scores = pd.read_parquet(workdir / "runs" / "folder" / "scores.parquet")
+    missing = scores[scores["status"] == "missing_video"]
+    assert missing["clip_id"].nunique() == 1 and (missing["value"] == 0).all()
+    assert (scores[scores["status"] == "ok"]["value"] >= 0.95).all()
+    assert "missing_video: 1" in result.stdout
+
+
+def test_unknown_names_get_one_line_listing_the_valid_ones(workdir):
+    cases = {
+        ("suite=nope",): "Unknown suite 'nope'. Available: core, smoke",
+        ("generator=nope",): "Unknown generator 'nope'. Available: folder, oracle, reverse, static",
+        ("suite.families=[nope]",): "unknown family 'nope'. Available: collision, free_fall, occlusion, projectile",
+        ("metrics=[nope]",): "Unknown metric 'nope'. Available: permanence, trajectory",
+        ("generator=folder",): "generator.path is required",
+        ("suite.n_frames=x",): "suite.n_frames",
+    }
+    for args, message in cases.items():
+        result = physcheck("run", *args, "run_id=bad", cwd=workdir)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, result.stderr)
+
+
+@pytest.mark.slow
+def test_export_writes_every_request(workdir):
+    out = workdir / "requests"
+    result = physcheck("export", "suite=smoke", f"out={out}", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["clip_count"] == 8 and len(manifest["clips"]) == 8
+    entry = manifest["clips"][0]
+    request = json.loads((out / entry["clip_id"] / "request.json").read_text())
+    assert request["prompt"] and request["n_context"] == 4 and request["n_frames"] == 16
+    from generators import read_video
+
+    frames, fps = read_video(out / entry["context_mp4"])
+    assert frames.shape == (4, 64, 64, 3) and fps == 8
+    assert all((out / png).exists() for png in entry["context_png"])
+    assert np.asarray(frames).dtype == np.uint8

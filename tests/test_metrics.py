@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+
+from generators import GENERATORS, GenerationRequest, read_video, write_mp4
+from generators.corruptions import paint_in, paint_out
+from metrics import DEFAULT_METRICS, METRICS, evaluate, observe
+
+
+def generate(name, clip):
+    cls = GENERATORS.get(name)
+    generator = cls(ground_truth={clip.clip_id: clip}.__getitem__) if cls.needs_ground_truth else cls()
+    return generator.generate([GenerationRequest.from_clip(clip)])[0].frames
+
+
+def scores_and_tags(frames, clip):
+    scores, events = evaluate(frames, clip, DEFAULT_METRICS)
+    return {score.metric: score.value for score in scores}, events
+
+
+def all_clips(core_clips):
+    return [clip for clips in core_clips.values() for clip in clips]
+
+
+def test_oracle_scores_one_and_raises_nothing(core_clips):
+    for clip in all_clips(core_clips):
+        scores, events = scores_and_tags(generate("oracle", clip), clip)
+        assert scores == {"trajectory": 1.0, "permanence": 1.0}, clip.clip_id
+        assert events == [], clip.clip_id
+
+
+@pytest.mark.parametrize("baseline", ["static", "reverse"])
+def test_baselines_score_lower_and_diverge(core_clips, baseline):
+    for clip in all_clips(core_clips):
+        scores, events = scores_and_tags(generate(baseline, clip), clip)
+        assert scores["trajectory"] < 0.8, clip.clip_id
+        diverged = [event for event in events if event.tag == "trajectory_diverged"]
+        assert diverged and diverged[0].frame >= clip.spec.n_context, clip.clip_id
+
+
+@pytest.mark.parametrize("from_frame", [6, 11, 20])
+def test_painted_out_object_vanishes_at_that_frame(core_clips, from_frame):
+    for family in ("free_fall", "projectile", "collision"):
+        clip = core_clips[family][0]
+        target = clip.tracked_objects[-1]
+        frames = paint_out(clip.video, clip.seg, target.id, from_frame)
+        scores, events = scores_and_tags(frames, clip)
+        vanished = [event for event in events if event.tag == "object_vanished" and event.object == target.name]
+        visible = clip.track_matrix("visible_px")[:, -1] > 0
+        first_visible = from_frame + int(np.argmax(visible[from_frame:]))
+        assert vanished and abs(vanished[0].frame - first_visible) <= 1, (clip.clip_id, vanished)
+        assert scores["permanence"] < 0.95
+        assert not any(event.tag == "object_appeared" for event in events)
+
+
+def test_painted_in_ball_appears(core_clips):
+    for clip in all_clips(core_clips):
+        radius = np.sqrt(np.median(clip.track_matrix("silhouette_px")) / np.pi)
+        colours = [(150, 50, 220)]  # a colour no object has
+        if clip.spec.family != "occlusion":  # a twin of a real object, while that object is in plain view
+            colours.append(clip.tracked_objects[0].rgb)
+        for rgb in colours:
+            frames = paint_in(clip.video, 9, rgb, (56, 12), radius)
+            scores, events = scores_and_tags(frames, clip)
+            appeared = [event for event in events if event.tag == "object_appeared"]
+            assert appeared and appeared[0].frame == 9, (clip.clip_id, rgb, events)
+            assert scores["permanence"] < 0.8
+
+
+def test_h264_keeps_scores_within_tolerance(core_clips, tmp_path):
+    for clip in all_clips(core_clips):
+        path = write_mp4(tmp_path / "clip.mp4", clip.video, clip.spec.fps, crf=23)
+        frames, fps = read_video(path)
+        assert frames.shape == clip.video.shape and fps == clip.spec.fps
+        scores, events = scores_and_tags(frames, clip)
+        assert min(scores.values()) >= 0.95, (clip.clip_id, scores, events)
+
+
+def test_garbage_scores_no_better_than_static(core_clips):
+    rng = np.random.default_rng(0)
+    for clip in all_clips(core_clips):
+        context = clip.video[: clip.spec.n_context]
+        tail_shape = (clip.spec.n_frames - clip.spec.n_context, *clip.video.shape[1:])
+        static, _ = scores_and_tags(generate("static", clip), clip)
+        garbage = {
+            "noise": rng.integers(0, 256, tail_shape, dtype=np.uint8),
+            "black": np.zeros(tail_shape, np.uint8),
+            "object colour": np.broadcast_to(np.array(clip.tracked_objects[0].rgb, np.uint8), tail_shape).copy(),
+        }
+        for name, tail in garbage.items():
+            scores, _ = scores_and_tags(np.concatenate([context, tail]), clip)
+            for metric, value in scores.items():
+                assert value <= static[metric] + 1e-9, (clip.clip_id, name, metric, value, static[metric])
+
+
+def test_observe_finds_objects_where_the_segmentation_has_them(core_clips):
+    clip = core_clips["collision"][0]
+    observation = observe(clip.video, clip)
+    assert observation.detected.all()
+    assert np.nanmax(np.abs(observation.u - clip.track_matrix("seg_u"))) < 1e-9
+    assert observation.blobs.empty
+
+
+def test_every_metric_is_documented():
+    text = open("docs/metrics.md").read()
+    for name in METRICS.names():
+        assert f"`{name}`" in text, f"docs/metrics.md does not document {name}"
