@@ -41,6 +41,8 @@ class RunConfig:
     write_videos: bool = True
     seed: int = 0
     """Seed handed to the generator with every request."""
+    plugins: list[str] = field(default_factory=list)
+    """Modules imported before the generator is looked up (they register your own generators)."""
 
 
 @dataclass

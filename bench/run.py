@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import subprocess
@@ -157,8 +158,20 @@ def fingerprint(suite_hash: str, generator: dict, metric_names: Sequence[str], s
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def import_plugins(modules: Sequence[str]) -> None:
+    """Import the user's modules (from the working directory too) so their generators register."""
+    if modules and "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ConfigError(f"plugins: cannot import {module!r} ({error}); is it on PYTHONPATH?") from error
+
+
 def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     """Run the benchmark into run_dir (resuming finished clips) and return scores.parquet as a frame."""
+    import_plugins(cfg.plugins)
     specs = specs_from_suite(cfg.suite)
     metric_names = list(cfg.metrics)
     for name in metric_names:
@@ -187,6 +200,8 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         "generator": {"name": generator_options["name"], "checksum": generator.checksum(), "config": generator_options},
         "metrics": metric_names,
         "seed": cfg.seed,
+        "config": {**OmegaConf.to_container(cfg, resolve=True), "run_id": run_dir.name}
+        if OmegaConf.is_config(cfg) else None,
         "timing": {"n_frames": cfg.suite.n_frames, "fps": cfg.suite.fps, "n_context": cfg.suite.n_context,
                    "resolution": list(cfg.suite.resolution)},
         "packages": package_versions(),

@@ -114,3 +114,31 @@ def test_export_writes_every_request(workdir):
     assert frames.shape == (4, 64, 64, 3) and fps == 8
     assert all((out / png).exists() for png in entry["context_png"])
     assert np.asarray(frames).dtype == np.uint8
+
+
+PLUGIN = """
+from generators import GENERATORS, Video
+from generators.baselines import Static
+
+
+@GENERATORS.register("shifted")
+class Shifted(Static):
+    def __init__(self, pixels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.pixels = pixels
+
+    def generate(self, requests):
+        return [Video(v.frames.copy(), v.fps) for v in super().generate(requests)]
+"""
+
+
+@pytest.mark.slow
+def test_a_plugin_generator_runs_with_its_own_options(workdir):
+    (workdir / "mymodel.py").write_text(PLUGIN)
+    result = physcheck("run", "suite=smoke", "suite.n_seeds=1", "plugins=[mymodel]", "generator.name=shifted",
+                       "+generator.pixels=3", "run_id=plugin", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((workdir / "runs" / "plugin" / "manifest.json").read_text())
+    assert manifest["generator"]["config"] == {"name": "shifted", "pixels": 3}
+    bad = physcheck("run", "plugins=[nowhere]", "run_id=bad2", cwd=workdir)
+    assert bad.returncode == 2 and "cannot import 'nowhere'" in bad.stderr
