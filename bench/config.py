@@ -25,6 +25,8 @@ class SuiteConfig:
     n_frames: int = 32
     fps: float = 8.0
     n_context: int = 4
+    canonical: bool = False
+    """True turns visual variety off (fixed greys, camera and colours)."""
 
 
 @dataclass

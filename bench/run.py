@@ -55,7 +55,8 @@ def specs_from_suite(suite: SuiteConfig) -> list[ScenarioSpec]:
         raise ConfigError(f"suite.n_seeds must be at least 1, got {suite.n_seeds}")
     try:
         return build_specs(suite.families, suite.splits, suite.n_seeds, suite.first_seed, n_frames=suite.n_frames,
-                           fps=suite.fps, resolution=tuple(suite.resolution), n_context=suite.n_context)
+                           fps=suite.fps, resolution=tuple(suite.resolution), n_context=suite.n_context,
+                           canonical=suite.canonical)
     except ValueError as error:
         raise ConfigError(f"suite: {error}") from error
 

@@ -43,7 +43,12 @@ class ClipCorruptError(RuntimeError):
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """An object of the scene. id is its value in Clip.seg. size: bounding radius in metres."""
+    """An object of the scene: a single body, or one part (link) of a multi-part body.
+
+    id is its value in Clip.seg; name is the body's name, or "body.part" for a part;
+    body is the body it belongs to and link its pybullet link index (-1 for the base).
+    size: bounding radius in metres. rigid: the body keeps its shape (parts never move apart).
+    """
 
     id: int
     name: str
@@ -53,6 +58,8 @@ class ObjectInfo:
     size: float
     shape: str
     tracked: bool
+    body: str = ""
+    link: int = -1
 
 
 @dataclass

@@ -29,6 +29,8 @@ class ScenarioSpec:
     fps: float = 8.0
     resolution: tuple[int, int] = (64, 64)
     n_context: int = 4
+    canonical: bool = False
+    """True: the visual parameters in params are the canonical ones (no per-seed variety)."""
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:

@@ -8,11 +8,11 @@ from .spec import ScenarioSpec
 
 
 def make_spec(family: str, split: str, seed: int, *, n_frames: int = 32, fps: float = 8.0,
-              resolution: Sequence[int] = (64, 64), n_context: int = 4) -> ScenarioSpec:
-    """A spec whose physical parameters are sampled from (family, split, seed)."""
-    params = FAMILIES.get(family)().sample_params(split, seed)
+              resolution: Sequence[int] = (64, 64), n_context: int = 4, canonical: bool = False) -> ScenarioSpec:
+    """A spec whose physical and visual parameters are sampled from (family, split, seed)."""
+    params = FAMILIES.get(family)().sample_params(split, seed, canonical)
     return ScenarioSpec(family=family, split=split, seed=seed, params=params, n_frames=n_frames, fps=fps,
-                        resolution=tuple(resolution), n_context=n_context)
+                        resolution=tuple(resolution), n_context=n_context, canonical=canonical)
 
 
 def build_specs(families: Sequence[str], splits: Sequence[str], n_seeds: int, first_seed: int = 0,

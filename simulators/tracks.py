@@ -8,11 +8,12 @@ from scipy.spatial.transform import Rotation
 
 from .camera import project
 from .clip import TRACK_COLUMNS, ObjectInfo
-from .scene import Shape
 
 
 def silhouette_area(points_px: np.ndarray, width: int, height: int) -> float:
     """Area in pixels of the convex hull of projected points (N, 2), clipped to the image."""
+    if len(points_px) < 3 or not np.isfinite(points_px).all():
+        return 0.0
     hull = cv2.convexHull(points_px.astype(np.float32))
     frame = np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]],
                      np.float32)
@@ -24,19 +25,20 @@ def compute_tracks(
     seg: np.ndarray,
     poses: np.ndarray,
     objects: list[ObjectInfo],
-    shapes: list[Shape],
+    local_points: list[np.ndarray],
     view: list[float],
     projection: list[float],
 ) -> pd.DataFrame:
     """One row per (frame, object); columns TRACK_COLUMNS (see simulators.clip).
 
-    seg: (T, H, W) int16 ids; poses: (T, K, 7) position xyz + quaternion xyzw per object.
+    seg: (T, H, W) int16 ids; poses: (T, K, 7) link-frame position xyz + quaternion xyzw per
+    object; local_points: per object, (N, 3) points of its visual geometry in its link frame.
     """
     n_frames, height, width = seg.shape
     rows_index = np.arange(height, dtype=np.float64)[None, :, None]
     cols_index = np.arange(width, dtype=np.float64)[None, None, :]
     columns: dict[str, list[np.ndarray]] = {name: [] for name in TRACK_COLUMNS}
-    for k, (obj, shape) in enumerate(zip(objects, shapes)):
+    for k, (obj, points) in enumerate(zip(objects, local_points)):
         mask = seg == obj.id
         visible_px = mask.sum(axis=(1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -52,7 +54,7 @@ def compute_tracks(
         position, quaternion = poses[:, k, :3], poses[:, k, 3:]
         centre_px = project(position, view, projection, width, height)
         rotation = Rotation.from_quat(quaternion).as_matrix()  # (T, 3, 3)
-        surface = np.einsum("tij,nj->tni", rotation, shape.surface_points()) + position[:, None, :]
+        surface = np.einsum("tij,nj->tni", rotation, points) + position[:, None, :]
         surface_px = project(surface, view, projection, width, height)
         silhouette_px = np.array([silhouette_area(points, width, height) for points in surface_px])
         in_frame = silhouette_px > 0

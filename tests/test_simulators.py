@@ -119,3 +119,26 @@ def test_every_family_and_parameter_is_documented():
         assert f"## {name}" in text
         for param in family.in_distribution:
             assert param in text, f"docs/scenarios.md does not give the range of {name}.{param}"
+
+
+def test_palette_hues_are_apart_and_stand_out_from_every_grey():
+    import cv2
+
+    from simulators.families.base import BACKDROP_GREY, FLOOR_GREY, PALETTE
+
+    hues = [float(cv2.cvtColor(np.array([[rgb]], np.uint8), cv2.COLOR_RGB2HSV_FULL)[0, 0, 0]) * 360 / 256
+            for _, rgb in PALETTE]
+    for i, first in enumerate(hues):
+        for second in hues[i + 1:]:
+            gap = abs(first - second)
+            assert min(gap, 360 - gap) >= 50, (first, second)
+    lumas = [0.299 * r + 0.587 * g + 0.114 * b for _, (r, g, b) in PALETTE]
+    assert min(FLOOR_GREY[0], BACKDROP_GREY[0]) - max(lumas) >= 45
+
+
+def test_canonical_specs_have_no_visual_variety():
+    first, second = (make_spec("collision", "eval", seed, canonical=True) for seed in (0, 1))
+    visual = [key for key in first.params if key.startswith("visual_")]
+    assert visual and all(first.params[key] == second.params[key] for key in visual)
+    varied = [make_spec("collision", "eval", seed).params["visual_floor_grey"] for seed in range(3)]
+    assert len(set(varied)) == 3

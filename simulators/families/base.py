@@ -1,4 +1,4 @@
-"""The scenario-family interface and the registry of families."""
+"""The scenario-family interface, the registry of families, and the shared look of scenes."""
 from __future__ import annotations
 
 import abc
@@ -8,26 +8,38 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..registry import Registry
-from ..scene import Body, Box, Camera, Scene
+from ..scene import RGB, Body, Box, Camera, Scene
 from ..spec import SPLITS
 
 FAMILIES: Registry[type[Family]] = Registry("scenario family")
 
 Range = tuple[float, float]
 
-# Scenery shared by the ball families: a light-grey backdrop and a mid-grey floor, both
-# unsaturated so that colour keying never mistakes them for objects, and with a clear
-# luminance step to every palette colour (see shared/reference/observing-facts.md).
-FLOOR_RGB = (150, 150, 150)
-BACKDROP_RGB = (215, 215, 220)
-OCCLUDER_RGB = (80, 80, 85)
-PALETTE = {
-    "red": (230, 40, 25),
-    "blue": (40, 80, 230),
-    "yellow": (235, 200, 30),
-    "green": (40, 190, 50),
-    "purple": (150, 50, 220),
+PALETTE: tuple[tuple[str, RGB], ...] = (
+    ("red", (255, 31, 31)),
+    ("yellow", (135, 118, 16)),
+    ("green", (58, 157, 19)),
+    ("teal", (19, 161, 100)),
+    ("blue", (26, 135, 217)),
+    ("purple", (95, 31, 255)),
+    ("pink", (238, 29, 208)),
+)
+"""Colours of tracked objects: 7 hues 360/7 degrees apart (more than twice the observer's
+25-degree hue tolerance), HSV saturation 0.88, each with luma (BT.601) at most 112 so that it
+stands out by at least 48 grey levels from every floor and backdrop grey below."""
+
+FLOOR_GREY: Range = (160, 190)
+BACKDROP_GREY: Range = (200, 230)
+CANONICAL_VISUALS = {"visual_floor_grey": 170.0, "visual_backdrop_grey": 215.0, "visual_camera_dx": 0.0,
+                     "visual_camera_dz": 0.0, "visual_camera_scale": 1.0, "visual_palette_shift": 0.0}
+VISUAL_RANGES: dict[str, Range] = {
+    "visual_floor_grey": FLOOR_GREY, "visual_backdrop_grey": BACKDROP_GREY, "visual_camera_dx": (-0.25, 0.25),
+    "visual_camera_dz": (-0.15, 0.15), "visual_camera_scale": (0.96, 1.04), "visual_palette_shift": (0.0, 7.0),
 }
+"""Visual variety per seed: greys of floor and backdrop, camera offset (m) and distance scale,
+and a rotation of the palette. `canonical` specs use CANONICAL_VISUALS instead."""
+
+OCCLUDER_RGB: RGB = (80, 80, 85)
 SIDE_CAMERA = Camera(eye=(0.0, -4.2, 1.3), target=(0.0, 0.0, 1.3), fov_deg=50.0)
 
 
@@ -41,6 +53,7 @@ class Family(abc.ABC):
 
     Subclasses set `name`, `principle`, `in_distribution` (train and eval ranges) and `ood`
     (ranges that replace some in-distribution ones on the ood split, disjoint from them).
+    Parameters are floats drawn uniformly; a family rounds those it uses as counts or choices.
     """
 
     name: ClassVar[str]
@@ -53,23 +66,55 @@ class Family(abc.ABC):
             return {**self.in_distribution, **self.ood}
         return dict(self.in_distribution)
 
-    def sample_params(self, split: str, seed: int) -> dict[str, Any]:
+    def sample_params(self, split: str, seed: int, canonical: bool = False) -> dict[str, Any]:
+        """Physical parameters, then the visual ones (fixed when canonical), from one stream."""
         rng = rng_for(self.name, split, seed)
-        return {key: float(rng.uniform(lo, hi)) for key, (lo, hi) in sorted(self.ranges(split).items())}
+        params = {key: float(rng.uniform(lo, hi)) for key, (lo, hi) in sorted(self.ranges(split).items())}
+        visuals = {key: float(rng.uniform(lo, hi)) for key, (lo, hi) in VISUAL_RANGES.items()}
+        return {**params, **(CANONICAL_VISUALS if canonical else visuals)}
 
     @abc.abstractmethod
     def build(self, params: dict[str, Any]) -> Scene:
         """The scene at frame 0 for these parameters."""
+
+    def animate(self, sim, time_s: float) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Move kinematic bodies to their pose at time_s (called before every physics step).
+        sim is a runner.SimHandle (the client and body ids by name). Default: nothing moves by script."""
 
     def events(self, scene: Scene, tracks, contacts: list[dict]) -> dict[str, Any]:
         """Family-specific ground truth computed after simulation; default none."""
         return {}
 
 
-def floor_and_backdrop() -> list[Body]:
+def colours(params: dict[str, Any], count: int) -> list[tuple[str, RGB]]:
+    """`count` distinct palette colours (name, rgb), rotated by the seed's palette shift."""
+    if count > len(PALETTE):
+        raise ValueError(f"a scene can track at most {len(PALETTE)} distinctly coloured objects, asked {count}")
+    shift = int(params.get("visual_palette_shift", 0.0)) % len(PALETTE)
+    return [PALETTE[(shift + index) % len(PALETTE)] for index in range(count)]
+
+
+def grey(level: float) -> RGB:
+    value = int(round(level))
+    return (value, value, value)
+
+
+def camera(params: dict[str, Any], base: Camera = SIDE_CAMERA) -> Camera:
+    """`base` moved by the seed's offset (dx sideways, dz up, metres) and distance scale."""
+    dx, dz = params.get("visual_camera_dx", 0.0), params.get("visual_camera_dz", 0.0)
+    scale = params.get("visual_camera_scale", 1.0)
+    eye, target = np.asarray(base.eye), np.asarray(base.target)
+    eye = target + (eye - target) * scale + [dx, 0.0, dz]
+    target = target + [dx, 0.0, dz]
+    return Camera(tuple(eye.tolist()), tuple(target.tolist()), base.up, base.fov_deg, base.near, base.far)
+
+
+def floor_and_backdrop(params: dict[str, Any] | None = None) -> list[Body]:
+    """A grey floor (top at z = 0) and a grey backdrop wall at y = 4 m, in the seed's greys."""
+    params = params or CANONICAL_VISUALS
     return [
-        Body("floor", "floor", Box((6.0, 6.0, 0.05)), FLOOR_RGB, (0.0, 0.0, -0.05), mass=0.0,
-             restitution=1.0, lateral_friction=0.6, tracked=False),
-        Body("backdrop", "backdrop", Box((8.0, 0.05, 6.0)), BACKDROP_RGB, (0.0, 4.0, 2.0), mass=0.0,
-             tracked=False),
+        Body("floor", "floor", Box((8.0, 8.0, 0.05)), grey(params.get("visual_floor_grey", 170.0)),
+             (0.0, 0.0, -0.05), mass=0.0, restitution=1.0, lateral_friction=0.6, tracked=False),
+        Body("backdrop", "backdrop", Box((10.0, 0.05, 8.0)), grey(params.get("visual_backdrop_grey", 215.0)),
+             (0.0, 4.0, 2.0), mass=0.0, tracked=False),
     ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..scene import Body, Scene, Sphere
-from .base import FAMILIES, PALETTE, SIDE_CAMERA, Family, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
 
 BALL_RADIUS = 0.27
 
@@ -25,22 +25,23 @@ class Collision(Family):
     def build(self, params: dict) -> Scene:
         # Bullet multiplies the restitutions of the two bodies in a contact.
         restitution = params["restitution"] ** 0.5
+        (left_colour, left_rgb), (right_colour, right_rgb) = colours(params, 2)
         left = Body(
-            "left_ball", "ball", Sphere(BALL_RADIUS), PALETTE["red"], (-1.4, 0.0, BALL_RADIUS),
+            "left_ball", "ball", Sphere(BALL_RADIUS), left_rgb, (-1.4, 0.0, BALL_RADIUS),
             mass=1.0, linear_velocity=(params["speed_left"], 0.0, 0.0),
             angular_velocity=rolling(params["speed_left"]), restitution=restitution,
         )
         right = Body(
-            "right_ball", "ball", Sphere(BALL_RADIUS), PALETTE["yellow"], (0.4, 0.0, BALL_RADIUS),
+            "right_ball", "ball", Sphere(BALL_RADIUS), right_rgb, (0.4, 0.0, BALL_RADIUS),
             mass=params["mass_ratio"], linear_velocity=(params["speed_right"], 0.0, 0.0),
             angular_velocity=rolling(params["speed_right"]), restitution=restitution,
         )
-        heavier = "yellow" if params["mass_ratio"] > 1 else "red"
+        heavier = right_colour if params["mass_ratio"] > 1 else left_colour
         prompt = (
-            "A red ball rolls from the left into a yellow ball on a grey floor and they collide; "
+            f"A {left_colour} ball rolls from the left into a {right_colour} ball on a grey floor and they collide; "
             f"the {heavier} ball is heavier. Seen from the side."
         )
-        return Scene([*floor_and_backdrop(), left, right], SIDE_CAMERA, prompt,
+        return Scene([*floor_and_backdrop(params), left, right], camera(params), prompt,
                      events={"restitution": params["restitution"], "masses": [1.0, params["mass_ratio"]]})
 
     def events(self, scene: Scene, tracks, contacts: list[dict]) -> dict:

@@ -6,7 +6,7 @@ model sees the ball hang and start to fall, and must continue the fall and the b
 from __future__ import annotations
 
 from ..scene import Body, Scene, Sphere
-from .base import FAMILIES, PALETTE, SIDE_CAMERA, Family, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
 
 BALL_RADIUS = 0.27
 
@@ -20,15 +20,16 @@ class FreeFall(Family):
     ood = {"height": (2.2, 2.5), "restitution": (0.75, 0.9)}
 
     def build(self, params: dict) -> Scene:
+        [(colour, rgb)] = colours(params, 1)
         ball = Body(
-            "ball", "falling", Sphere(BALL_RADIUS), PALETTE["red"],
+            "ball", "falling", Sphere(BALL_RADIUS), rgb,
             (params["x"], 0.0, params["height"] + BALL_RADIUS), restitution=params["restitution"],
             release_time=params["release_time"],
         )
         prompt = (
-            f"A red ball is held {params['height']:.1f} m above a grey floor, then dropped, and bounces, "
+            f"A {colour} ball is held {params['height']:.1f} m above a grey floor, then dropped, and bounces, "
             "seen from the side in front of a light grey wall."
         )
-        return Scene([*floor_and_backdrop(), ball], SIDE_CAMERA, prompt,
+        return Scene([*floor_and_backdrop(params), ball], camera(params), prompt,
                      events={"drop_height_m": params["height"], "release_time_s": params["release_time"],
                              "gravity": 9.81})

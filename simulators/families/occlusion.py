@@ -5,7 +5,7 @@ Speeds are chosen so that at the default 4 s the ball stays in view after it re-
 from __future__ import annotations
 
 from ..scene import Body, Box, Scene, Sphere
-from .base import FAMILIES, OCCLUDER_RGB, PALETTE, SIDE_CAMERA, Family, floor_and_backdrop
+from .base import FAMILIES, OCCLUDER_RGB, Family, camera, colours, floor_and_backdrop
 
 BALL_RADIUS = 0.27
 WALL_Y = -1.0  # between the camera (y = -4.2) and the ball's path (y = 0)
@@ -19,8 +19,9 @@ class Occlusion(Family):
     ood = {"speed": (1.0, 1.2), "wall_half_width": (0.45, 0.55)}
 
     def build(self, params: dict) -> Scene:
+        [(colour, rgb)] = colours(params, 1)
         ball = Body(
-            "ball", "rolling", Sphere(BALL_RADIUS), PALETTE["green"], (-1.4, 0.0, BALL_RADIUS),
+            "ball", "rolling", Sphere(BALL_RADIUS), rgb, (-1.4, 0.0, BALL_RADIUS),
             linear_velocity=(params["speed"], 0.0, 0.0),
             angular_velocity=(0.0, params["speed"] / BALL_RADIUS, 0.0),
         )
@@ -29,7 +30,7 @@ class Occlusion(Family):
             (params["wall_x"], WALL_Y, 0.6), mass=0.0, tracked=False,
         )
         prompt = (
-            "A green ball rolls from left to right along a grey floor, passes behind a dark grey wall "
+            f"A {colour} ball rolls from left to right along a grey floor, passes behind a dark grey wall "
             "and comes out on the other side. Seen from the side."
         )
-        return Scene([*floor_and_backdrop(), ball, wall], SIDE_CAMERA, prompt)
+        return Scene([*floor_and_backdrop(params), ball, wall], camera(params), prompt)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..scene import Body, Scene, Sphere
-from .base import FAMILIES, PALETTE, SIDE_CAMERA, Family, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
 
 BALL_RADIUS = 0.27
 
@@ -16,13 +16,14 @@ class Projectile(Family):
 
     def build(self, params: dict) -> Scene:
         velocity = (params["speed_x"], 0.0, params["speed_z"])
+        [(colour, rgb)] = colours(params, 1)
         ball = Body(
-            "ball", "projectile", Sphere(BALL_RADIUS), PALETTE["blue"],
+            "ball", "projectile", Sphere(BALL_RADIUS), rgb,
             (-1.6, 0.0, params["height"] + BALL_RADIUS), linear_velocity=velocity, restitution=0.5,
         )
         prompt = (
-            f"A blue ball is thrown from the left at {params['speed_x']:.1f} m/s forwards and "
+            f"A {colour} ball is thrown from the left at {params['speed_x']:.1f} m/s forwards and "
             f"{params['speed_z']:.1f} m/s upwards, flies in an arc and lands on a grey floor, seen from the side."
         )
-        return Scene([*floor_and_backdrop(), ball], SIDE_CAMERA, prompt,
+        return Scene([*floor_and_backdrop(params), ball], camera(params), prompt,
                      events={"launch_velocity": list(velocity), "gravity": 9.81})
