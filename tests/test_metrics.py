@@ -28,9 +28,17 @@ def test_oracle_scores_one_and_raises_nothing(core_clips):
         assert events == [], clip.clip_id
 
 
+def moves(clip) -> bool:
+    """True when some tracked object moves more than 15% of the diagonal after the context."""
+    u, v = clip.track_matrix("u"), clip.track_matrix("v")
+    start = clip.spec.n_context - 1
+    shift = np.hypot(u[start:] - u[start], v[start:] - v[start])
+    return bool(np.nanmax(shift) > 0.15 * np.hypot(*clip.spec.resolution))
+
+
 @pytest.mark.parametrize("baseline", ["static", "reverse"])
 def test_baselines_score_lower_and_diverge(core_clips, baseline):
-    for clip in all_clips(core_clips):
+    for clip in filter(moves, all_clips(core_clips)):
         scores, events = scores_and_tags(generate(baseline, clip), clip)
         assert scores["trajectory"] < 0.8, clip.clip_id
         diverged = [event for event in events if event.tag == "trajectory_diverged"]
