@@ -14,8 +14,9 @@ import pandas as pd
 
 from metrics import FailureEvent, MetricScore
 
-SCORE_COLUMNS = ["clip_id", "family", "split", "seed", "metric", "principle", "value", "raw", "unit", "status", "reason"]
-FAILURE_COLUMNS = ["clip_id", "family", "split", "seed", "tag", "frame", "object", "severity", "message"]
+SCORE_COLUMNS = ["clip_id", "family", "principle", "split", "seed", "metric", "value", "raw", "unit", "status", "reason"]
+"""principle: the physical principle the clip's family tests (gravity, momentum, ...)."""
+FAILURE_COLUMNS = ["clip_id", "family", "principle", "split", "seed", "tag", "frame", "object", "severity", "message"]
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ClipRecord:
     clip_id: str
     spec_hash: str
     family: str
+    principle: str
     split: str
     seed: int
     status: str
@@ -100,7 +102,8 @@ def tables(records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """scores (one row per clip and metric) and failures (one row per event)."""
     score_rows, failure_rows = [], []
     for record in records:
-        keys = {"clip_id": record.clip_id, "family": record.family, "split": record.split, "seed": record.seed}
+        keys = {"clip_id": record.clip_id, "family": record.family, "principle": record.principle,
+                "split": record.split, "seed": record.seed}
         for metric in record.scores:
             score_rows.append({**keys, **asdict(metric), "status": record.status})
         for event in record.events:
@@ -126,6 +129,8 @@ def summary_markdown(scores: pd.DataFrame, failures: pd.DataFrame, manifest: dic
     table = scores.pivot_table(index="family", columns="metric", values="value", aggfunc="mean")
     table.loc["all"] = scores.groupby("metric")["value"].mean()
     lines += ["Mean score per family (1 = physically right):", "", table.round(3).to_markdown(), ""]
+    by_principle = scores.pivot_table(index="principle", columns="metric", values="value", aggfunc="mean")
+    lines += ["Mean score per physical principle:", "", by_principle.round(3).to_markdown(), ""]
     failed = scores.drop_duplicates("clip_id")
     failed = failed[failed["status"] != "ok"]
     lines.append(f"Failed clips (scored 0): {len(failed)}")

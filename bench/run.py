@@ -115,7 +115,8 @@ def check_video(video: Any, request: GenerationRequest) -> Video | ClipFailure:
 
 def score_outcome(clip: Clip, outcome: Video | ClipFailure, metric_names: Sequence[str]) -> ClipRecord:
     spec = clip.spec
-    record = ClipRecord(clip.clip_id, spec.spec_hash, spec.family, spec.split, spec.seed, "ok")
+    record = ClipRecord(clip.clip_id, spec.spec_hash, spec.family, FAMILIES.get(spec.family).principle, spec.split,
+                        spec.seed, "ok")
     if isinstance(outcome, Video):
         try:
             record.scores, record.events = evaluate(outcome.frames, clip, metric_names)
@@ -124,7 +125,7 @@ def score_outcome(clip: Clip, outcome: Video | ClipFailure, metric_names: Sequen
             log.exception("scoring %s failed", clip.clip_id)
             outcome = ClipFailure("scoring_error", f"{clip.clip_id}: {type(error).__name__}: {error}")
     record.status = outcome.tag
-    record.scores = [MetricScore(name, METRICS.get(name).principle, 0.0, float("nan"), METRICS.get(name).unit,
+    record.scores = [MetricScore(name, 0.0, float("nan"), METRICS.get(name).unit,
                                  outcome.message) for name in metric_names]
     record.events = [FailureEvent(clip.clip_id, outcome.tag, 0, "", 1.0, outcome.message)]
     return record

@@ -17,7 +17,6 @@ class MetricScore:
     """One (clip, metric) row of scores.parquet."""
 
     metric: str
-    principle: str
     value: float
     raw: float
     unit: str
@@ -32,7 +31,7 @@ def score(clip: Clip, observation: Observation, metric_names: Sequence[str]) -> 
         value = float(output.value)
         if not (np.isnan(value) or 0.0 <= value <= 1.0):
             raise ValueError(f"metric {name} returned {value} outside [0, 1] for {clip.clip_id}")
-        scores.append(MetricScore(name, spec.principle, value, float(output.raw), spec.unit, output.reason))
+        scores.append(MetricScore(name, value, float(output.raw), spec.unit, output.reason))
         events.extend(output.events)
     return scores, events
 

@@ -31,4 +31,6 @@ def c_output_silenced() -> Iterator[None]:
 
 
 with c_output_silenced():
-    import pybullet  # noqa: E402,F401  (imported here once, quietly)
+    import pybullet  # noqa: E402  (imported here once, quietly; `from simulators.quiet import pybullet`)
+
+__all__ = ["c_output_silenced", "pybullet"]

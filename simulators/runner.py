@@ -88,7 +88,7 @@ def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
                  for body in scene.bodies}
         objects = [ObjectInfo(index, part.name, roles[part.body], part.rgb, rigid[part.body], part.size, part.shape,
                               part.tracked, part.body, part.link) for index, (_, part) in enumerate(parts)]
-        seg_keys = {body_id + ((part.link + 1) << 24): index for index, (body_id, part) in enumerate(parts)}
+        seg_lookup = _seg_lookup([(body_id, part.link) for body_id, part in parts])
         links_by_body: dict[int, list[int]] = {}
         for body_id, part in parts:
             links_by_body.setdefault(body_id, []).append(part.link)
@@ -97,44 +97,48 @@ def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
         handle = SimHandle(client, body_ids)
 
         video = np.empty((spec.n_frames, height, width, 3), np.uint8)
-        seg = np.empty((spec.n_frames, height, width), np.int16)
-        depth = np.empty((spec.n_frames, height, width), np.float16) if with_depth else None
+        seg_keys = np.empty((spec.n_frames, height, width), np.int32)
+        depth_buffer = np.empty((spec.n_frames, height, width), np.float32)
         poses = np.empty((spec.n_frames, len(parts), 7))
         contacts: list[dict] = []
+        step, get_contact_points = client.stepSimulation, client.getContactPoints  # bound once: BulletClient resolves attributes on every access
         if animates:
             family.animate(handle, 0.0)
         for frame in range(spec.n_frames):
             if frame > 0:
-                frame_contacts: dict[tuple, dict] = {}
+                strongest: dict[tuple, tuple] = {}
                 for substep in range(substeps):
                     time_s = ((frame - 1) * substeps + substep + 1) * step_s
                     if animates:
                         family.animate(handle, time_s)
-                    client.stepSimulation()
+                    step()
                     for body, body_id in held:
                         if time_s <= body.release_time:
                             client.resetBasePositionAndOrientation(body_id, body.position, body.orientation)
                             client.resetBaseVelocity(body_id, (0, 0, 0), (0, 0, 0))
-                    _collect_contacts(client, names, roles, frame, frame_contacts)
-                contacts.extend(frame_contacts[key] for key in sorted(frame_contacts))
+                    _strongest_contacts(get_contact_points, strongest)
+                contacts.extend(_contact_records(strongest, names, frame))
             row = 0
             for body_id, links in links_by_body.items():
                 poses[frame, row:row + len(links)] = link_frames(client, body_id, links)
                 row += len(links)
-            rgb, depth_buffer, seg_ids = render(client, width, height, view, projection, scene.light_direction)
-            video[frame] = rgb
-            seg[frame] = _map_ids(seg_ids, seg_keys)
-            if depth is not None:
-                depth[frame] = linear_depth(depth_buffer, scene.camera.near, scene.camera.far)
+            video[frame], depth_buffer[frame], seg_keys[frame] = render(client, width, height, view, projection,
+                                                                         scene.light_direction)
     finally:
         client.disconnect()
 
+    seg = _map_ids(seg_keys, seg_lookup)
+    depth = linear_depth(depth_buffer, scene.camera.near, scene.camera.far).astype(np.float16) if with_depth else None
     tracks = compute_tracks(seg, poses, objects, [part.local_points for _, part in parts], view, projection)
-    tracked_names = [obj.name for obj in objects if obj.tracked]
+    tracked = [k for k, obj in enumerate(objects) if obj.tracked]
+    tracked_names = [objects[k].name for k in tracked]
+    n_objects = len(objects)
+    in_frame = tracks["in_frame"].to_numpy().reshape(-1, n_objects)[:, tracked]
+    visible_frac = tracks["visible_frac"].to_numpy().reshape(-1, n_objects)[:, tracked]
     events = {
         **scene.events,
         "contacts": contacts,
-        "hidden": hidden_intervals(tracks[tracks["object"].isin(tracked_names)]),
+        "hidden": hidden_intervals(tracked_names, in_frame, visible_frac),
         "expected_count": len(tracked_names),
     }
     events.update(family.events(scene, tracks, contacts))
@@ -142,27 +146,46 @@ def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
                 events=events, camera={"view": view, "projection": projection}, depth=depth)
 
 
-def _map_ids(seg_ids: np.ndarray, keys: dict[int, int]) -> np.ndarray:
-    values, inverse = np.unique(seg_ids, return_inverse=True)
-    lookup = np.array([keys.get(int(value), -1) for value in values], np.int16)
-    return lookup[inverse].reshape(seg_ids.shape)
+def _seg_lookup(body_links: list[tuple[int, int]]) -> np.ndarray:
+    """(n_bodies, n_links + 1) table: object index of (body id, link + 1), -1 for scenery."""
+    n_bodies = 1 + max((body for body, _ in body_links), default=0)
+    n_links = 1 + max((link + 1 for _, link in body_links), default=0)
+    table = np.full((n_bodies + 1, n_links + 1), -1, np.int16)
+    for index, (body, link) in enumerate(body_links):
+        table[body, link + 1] = index
+    return table
 
 
-def _collect_contacts(client, names: dict[int, str], roles: dict[str, str], frame: int,
-                      frame_contacts: dict[tuple, dict]) -> None:
-    """Keep, per recorded frame and pair of bodies and links, the contact with the largest normal force."""
-    for point in client.getContactPoints():
-        body_a, body_b, link_a, link_b = point[1], point[2], point[3], point[4]
-        name_a, name_b = names[body_a], names[body_b]
-        if name_a > name_b:
-            name_a, name_b, link_a, link_b = name_b, name_a, link_b, link_a
+def _map_ids(seg_ids: np.ndarray, lookup: np.ndarray) -> np.ndarray:
+    """Segmentation keys body + ((link + 1) << 24) to object indices (-1 for background and scenery)."""
+    body = np.clip(seg_ids & 0xFFFFFF, 0, lookup.shape[0] - 1)
+    link = np.clip(seg_ids >> 24, 0, lookup.shape[1] - 1)
+    return np.where(seg_ids >= 0, lookup[body, link], np.int16(-1))
+
+
+def _strongest_contacts(get_contact_points, strongest: dict[tuple, tuple]) -> None:
+    """Keep, per (body a, body b, link a, link b), the contact point with the largest normal force so far."""
+    for point in get_contact_points():
+        key = point[1:5]
+        best = strongest.get(key)
+        if best is None or point[9] > best[9]:
+            strongest[key] = point
+
+
+def _contact_records(strongest: dict[tuple, tuple], names: dict[int, str], frame: int) -> list[dict]:
+    """One record per pair of bodies and links in contact during the frame, bodies ordered by name."""
+    records = {}
+    for point in strongest.values():
+        body_a, body_b, link_a, link_b = point[1:5]
+        position, normal = point[5], point[7]
+        if names[body_a] > names[body_b]:
+            body_a, body_b, link_a, link_b = body_b, body_a, link_b, link_a
             position, normal = point[6], tuple(-n for n in point[7])
-        else:
-            position, normal = point[5], point[7]
-        key = (name_a, name_b, link_a, link_b)
-        force = float(point[9])
-        if key not in frame_contacts or force > frame_contacts[key]["force"]:
-            frame_contacts[key] = {
-                "frame": frame, "a": name_a, "b": name_b, "link_a": link_a, "link_b": link_b,
-                "force": force, "position": [float(x) for x in position], "normal": [float(x) for x in normal],
+        key = (names[body_a], names[body_b], link_a, link_b)
+        if key not in records or point[9] > records[key]["force"]:
+            records[key] = {
+                "frame": frame, "a": names[body_a], "b": names[body_b], "link_a": link_a, "link_b": link_b,
+                "force": float(point[9]), "position": [float(x) for x in position],
+                "normal": [float(x) for x in normal],
             }
+    return [records[key] for key in sorted(records)]

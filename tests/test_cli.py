@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulators import SUITE_VERSION
+from simulators import FAMILIES, SUITE_VERSION
 
 
 def physcheck(*args, cwd):
@@ -86,7 +86,7 @@ def test_unknown_names_get_one_line_listing_the_valid_ones(workdir):
     cases = {
         ("suite=nope",): "Unknown suite 'nope'. Available: core, smoke",
         ("generator=nope",): "Unknown generator 'nope'. Available: folder, oracle, reverse, static",
-        ("suite.families=[nope]",): "unknown family 'nope'. Available: collision, free_fall, occlusion, projectile",
+        ("suite.families=[nope]",): f"unknown family 'nope'. Available: {', '.join(FAMILIES.names())}",
         ("metrics=[nope]",): "Unknown metric 'nope'. Available: permanence, trajectory",
         ("generator=folder",): "generator.path is required",
         ("suite.n_frames=x",): "suite.n_frames",

@@ -4,6 +4,7 @@ import pytest
 from generators import GENERATORS, GenerationRequest, read_video, write_mp4
 from generators.corruptions import paint_in, paint_out
 from metrics import DEFAULT_METRICS, METRICS, evaluate, observe
+from simulators.families.base import PALETTE
 
 
 def generate(name, clip):
@@ -63,7 +64,8 @@ def test_painted_out_object_vanishes_at_that_frame(core_clips, from_frame):
 def test_painted_in_ball_appears(core_clips):
     for clip in all_clips(core_clips):
         radius = np.sqrt(np.median(clip.track_matrix("silhouette_px")) / np.pi)
-        colours = [(150, 50, 220)]  # a colour no object has
+        used = {obj.rgb for obj in clip.tracked_objects}
+        colours = [next(rgb for _, rgb in PALETTE if rgb not in used)]  # a colour no object has
         if clip.spec.family != "occlusion":  # a twin of a real object, while that object is in plain view
             colours.append(clip.tracked_objects[0].rgb)
         for rgb in colours:
