@@ -4,7 +4,10 @@ Each tracked object is keyed on hue: a pixel belongs to it when its hue is withi
 `hue_tolerance_deg` of the object's hue and its saturation and value clear a floor (grey
 floors and backdrops never pass). The object is the largest connected component of its key
 whose area lies within [min_area_ratio, max_area_ratio] x its expected area (so noise,
-which scatters small specks, and one-colour frames, one huge component, are both rejected).
+which scatters small specks, and one-colour frames, one huge component, are both rejected);
+when the object was detected in the previous frame, the fitting component nearest to it
+(within max_jump_diag of the image diagonal) is taken instead, so a same-coloured newcomer
+never takes over a partly covered object.
 Saturated components that overlap no detected object are kept as unmatched blobs: candidates
 for objects appearing from nowhere; except that a component with the hue of an object not
 detected in that frame is taken for that object partly seen (too small to count as detected),
@@ -31,6 +34,7 @@ class ObserveConfig:
     min_area_ratio: float = 0.25
     max_area_ratio: float = 4.0
     min_area_px: float = 4.0
+    max_jump_diag: float = 0.25
 
 
 @dataclass
@@ -101,6 +105,7 @@ def observe(frames: np.ndarray, clip: Clip, config: ObserveConfig = ObserveConfi
     bbox = np.full((n_frames, n_objects, 4), -1, np.int32)
     covariance = np.full((n_frames, n_objects, 3), np.nan)
     claimed = np.zeros((n_frames, height, width), bool)
+    max_jump = config.max_jump_diag * float(np.hypot(height, width))
     for k, obj in enumerate(objects):
         distance = np.abs(hue - hue_deg(obj.rgb))
         keyed = saturated & (np.minimum(distance, 360.0 - distance) <= config.hue_tolerance_deg)
@@ -111,6 +116,10 @@ def observe(frames: np.ndarray, clip: Clip, config: ObserveConfig = ObserveConfi
             if fits.size == 0:
                 continue
             label = 1 + fits[np.argmax(areas[fits])]
+            if t > 0 and detected[t - 1, k]:
+                jump = np.hypot(centroids[1 + fits, 0] - u[t - 1, k], centroids[1 + fits, 1] - v[t - 1, k])
+                if jump.min() <= max_jump:
+                    label = 1 + fits[np.argmin(jump)]
             component = labels == label
             ys, xs = np.nonzero(component)
             detected[t, k] = True

@@ -66,8 +66,10 @@ def test_painted_in_ball_appears(core_clips):
         radius = np.sqrt(np.median(clip.track_matrix("silhouette_px")) / np.pi)
         used = {obj.rgb for obj in clip.tracked_objects}
         colours = [next(rgb for _, rgb in PALETTE if rgb not in used)]  # a colour no object has
-        if clip.spec.family != "occlusion":  # a twin of a real object, while that object is in plain view
-            colours.append(clip.tracked_objects[0].rgb)
+        visible_frac = clip.track_matrix("visible_frac")[8:]
+        in_view = [k for k in range(visible_frac.shape[1]) if visible_frac[:, k].min() >= 0.5]
+        if in_view:  # a twin of a real object that stays in view from frame 8 on
+            colours.append(clip.tracked_objects[in_view[0]].rgb)
         for rgb in colours:
             frames = paint_in(clip.video, 9, rgb, (56, 12), radius)
             scores, events = scores_and_tags(frames, clip)
