@@ -145,7 +145,8 @@ def visual_points(geometry: int, dimensions, mesh_file: bytes, scale: float) -> 
     if geometry == pybullet.GEOM_CAPSULE:
         return capsule_points(dimensions[1], dimensions[0])
     if geometry == pybullet.GEOM_MESH:
-        return np.asarray(dimensions[:3]) * obj_vertices(mesh_file.decode())
+        path = mesh_file.decode()
+        return np.asarray(dimensions[:3]) * (stl_vertices(path) if path.lower().endswith(".stl") else obj_vertices(path))
     return np.zeros((0, 3))
 
 
@@ -154,6 +155,18 @@ def obj_vertices(path: str) -> np.ndarray:
     """Vertices of a Wavefront .obj file (the 'v x y z' lines)."""
     rows = [line.split()[1:4] for line in Path(path).read_text(errors="replace").splitlines() if line.startswith("v ")]
     return np.asarray(rows, float) if rows else np.zeros((0, 3))
+
+
+@functools.lru_cache(maxsize=32)
+def stl_vertices(path: str) -> np.ndarray:
+    """Vertices of a binary STL file (80-byte header, triangle count, 50 bytes per triangle)."""
+    data = Path(path).read_bytes()
+    count = int(np.frombuffer(data, np.uint32, 1, 80)[0]) if len(data) >= 84 else 0
+    if count == 0 or len(data) != 84 + 50 * count:
+        return np.zeros((0, 3))
+    triangles = np.frombuffer(data, np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")]),
+                              count, 84)
+    return np.unique(triangles["vertices"].reshape(-1, 3).astype(float), axis=0)
 
 
 @add_asset.register
