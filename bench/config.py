@@ -17,7 +17,9 @@ class SuiteConfig:
     """Which scenarios to run, and the clip timing and size (resolution is [height, width])."""
 
     name: str = "core"
-    families: list[str] = field(default_factory=lambda: ["free_fall", "projectile", "collision", "occlusion"])
+    families: list[str] = field(default_factory=lambda: [
+        "free_fall", "projectile", "collision", "ramp", "pendulum", "tower", "dominoes", "chair", "occlusion", "crowd",
+        "treadmill", "head_turn", "vehicle"])
     splits: list[str] = field(default_factory=lambda: ["eval"])
     n_seeds: int = 10
     first_seed: int = 0

@@ -6,8 +6,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SUITE_VERSION = "1"
-"""Bumped whenever a change to any family changes the clips it generates."""
+SUITE_VERSION = "2"
+"""Bumped whenever a change to any family changes the clips it generates.
+
+2: palette, visual variety and nine new families.
+"""
 
 SPLITS = ("train", "eval", "ood")
 

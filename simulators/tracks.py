@@ -36,26 +36,32 @@ def compute_tracks(
     """
     n_frames, height, width = seg.shape
     n_objects = len(objects)
-    rows_index = np.arange(height, dtype=np.float64)[None, :, None]
-    cols_index = np.arange(width, dtype=np.float64)[None, None, :]
     columns = {name: np.empty((n_frames, n_objects)) for name in TRACK_COLUMNS if name not in ("t", "object")}
+    # Pixel statistics of every object in every frame at once: bin (frame, object id + 1, row or column).
+    labels = n_objects + 1
+    frame_label = (np.arange(n_frames)[:, None, None] * labels + seg.astype(np.int64) + 1)
+    rows_of = frame_label * height + np.arange(height)[None, :, None]
+    cols_of = frame_label * width + np.arange(width)[None, None, :]
+    per_row = np.bincount(rows_of.ravel(), minlength=n_frames * labels * height).reshape(n_frames, labels, height)
+    per_col = np.bincount(cols_of.ravel(), minlength=n_frames * labels * width).reshape(n_frames, labels, width)
+    ids = np.array([obj.id for obj in objects], int) + 1
+    per_row, per_col = per_row[:, ids], per_col[:, ids]  # (T, K, H), (T, K, W)
+    visible_px_all = per_row.sum(axis=2)
+    seen_all = visible_px_all > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns["seg_u"][:] = (per_col * np.arange(width)).sum(axis=2) / visible_px_all
+        columns["seg_v"][:] = (per_row * np.arange(height)).sum(axis=2) / visible_px_all
+    any_row, any_col = per_row > 0, per_col > 0
+    columns["bbox_x0"][:] = np.where(seen_all, any_col.argmax(axis=2), -1)
+    columns["bbox_x1"][:] = np.where(seen_all, width - 1 - any_col[..., ::-1].argmax(axis=2), -1)
+    columns["bbox_y0"][:] = np.where(seen_all, any_row.argmax(axis=2), -1)
+    columns["bbox_y1"][:] = np.where(seen_all, height - 1 - any_row[..., ::-1].argmax(axis=2), -1)
     for k, (obj, points) in enumerate(zip(objects, local_points)):
-        mask = seg == obj.id
-        visible_px = mask.sum(axis=(1, 2))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            columns["seg_u"][:, k] = (mask * cols_index).sum(axis=(1, 2)) / visible_px
-            columns["seg_v"][:, k] = (mask * rows_index).sum(axis=(1, 2)) / visible_px
-        any_row, any_col = mask.any(axis=2), mask.any(axis=1)
-        seen = visible_px > 0
-        columns["bbox_x0"][:, k] = np.where(seen, any_col.argmax(axis=1), -1)
-        columns["bbox_x1"][:, k] = np.where(seen, width - 1 - any_col[:, ::-1].argmax(axis=1), -1)
-        columns["bbox_y0"][:, k] = np.where(seen, any_row.argmax(axis=1), -1)
-        columns["bbox_y1"][:, k] = np.where(seen, height - 1 - any_row[:, ::-1].argmax(axis=1), -1)
-
+        visible_px = visible_px_all[:, k]
         position, quaternion = poses[:, k, :3], poses[:, k, 3:]
         centre_px = project(position, view, projection, width, height)
         rotation = Rotation.from_quat(quaternion).as_matrix()  # (T, 3, 3)
-        surface = np.einsum("tij,nj->tni", rotation, points) + position[:, None, :]
+        surface = points @ rotation.transpose(0, 2, 1) + position[:, None, :]
         surface_px = project(surface, view, projection, width, height)
         silhouette_px = np.array([silhouette_area(frame_points, width, height) for frame_points in surface_px])
         in_frame = silhouette_px > 0

@@ -145,3 +145,22 @@ def test_canonical_specs_have_no_visual_variety():
     assert visual and all(first.params[key] == second.params[key] for key in visual)
     varied = [make_spec("collision", "eval", seed).params["visual_floor_grey"] for seed in range(3)]
     assert len(set(varied)) == 3
+
+
+@pytest.mark.parametrize("size", [32, 512])
+def test_every_family_renders_at_any_resolution(size):
+    for name in FAMILIES:
+        clip = simulate(make_spec(name, "eval", 0, n_frames=3, n_context=1, resolution=(size, size)))
+        assert clip.video.shape == (3, size, size, 3) and clip.seg.shape == (3, size, size)
+        assert (clip.seg >= 0).any(), f"{name}: no object in view at {size}x{size}"
+
+
+def test_core_suite_holds_every_family_and_docs_group_them_by_principle():
+    import yaml
+
+    core = yaml.safe_load(open("bench/conf/suite/core.yaml"))
+    assert sorted(core["families"]) == FAMILIES.names()
+    table = open("docs/scenarios.md").read().split("## Physical principles")[1].split("## Suites")[0]
+    for name in FAMILIES:
+        row = next(line for line in table.splitlines() if f"| {FAMILIES.get(name).principle} |" in line)
+        assert name in row, f"{name} missing from its principle's row"
