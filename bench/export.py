@@ -16,9 +16,8 @@ import cv2
 from tqdm import tqdm
 
 from generators import GenerationRequest, write_mp4
-from simulators import SUITE_VERSION
+from simulators import SUITE_VERSION, GroundTruthCache
 
-from .cache import GroundTruthCache
 from .config import ExportConfig, cache_dir
 from .results import write_atomic
 from .run import specs_from_suite

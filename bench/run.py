@@ -20,9 +20,8 @@ from tqdm import tqdm
 
 from generators import GENERATORS, GenerationRequest, Generator, MissingVideoError, Video, VideoFormatError, write_mp4
 from metrics import METRICS, FailureEvent, MetricScore, evaluate
-from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, ScenarioSpec, build_specs
+from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, GroundTruthCache, ScenarioSpec, build_specs
 
-from .cache import GroundTruthCache
 from .config import RunConfig, SuiteConfig, cache_dir
 from .results import ClipRecord, RunFolder, summary_markdown, write_atomic
 

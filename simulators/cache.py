@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from simulators import Clip, ClipCorruptError, ScenarioSpec, simulate
+from .clip import Clip, ClipCorruptError
+from .runner import simulate
+from .spec import ScenarioSpec
 
 log = logging.getLogger(__name__)
 
