@@ -17,6 +17,8 @@ commands:
            e.g. physcheck run suite=core generator=static
   export   write every request of a suite (prompts, context frames) for an outside model
            e.g. physcheck export suite=core out=requests/
+  meta-eval  score every clip clean and under labelled corruptions; AUROC, tag recall, false positives
+           e.g. physcheck meta-eval suite=core out=meta_eval/
 
 Options are hydra overrides; `physcheck run --cfg job` prints the full configuration.
 """
@@ -45,7 +47,20 @@ def _export_main(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
-COMMANDS = {"run": ("run", _run_main), "export": ("export", _export_main)}
+@hydra.main(config_path=str(CONF_DIR), config_name="meta_eval", version_base="1.3")
+def _meta_eval_main(cfg: DictConfig) -> None:
+    from .meta_eval import meta_eval
+    from .run import ConfigError
+
+    try:
+        meta_eval(cfg)
+    except ConfigError as error:
+        sys.stderr.write(f"physcheck meta-eval: {error}\n")
+        sys.exit(2)
+
+
+COMMANDS = {"run": ("run", _run_main), "export": ("export", _export_main),
+            "meta-eval": ("meta_eval", _meta_eval_main)}
 
 
 def check_overrides(command: str, config_name: str, overrides: list[str]) -> str | None:

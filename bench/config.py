@@ -57,9 +57,12 @@ class ExportConfig:
 
 
 def register_configs() -> None:
+    from .meta_eval import MetaEvalConfig
+
     store = ConfigStore.instance()
     store.store(name="run_schema", node=RunConfig)
     store.store(name="export_schema", node=ExportConfig)
+    store.store(name="meta_eval_schema", node=MetaEvalConfig)
 
 
 def available(group: str) -> list[str]:

@@ -41,3 +41,23 @@ class Reverse(Generator):
             continuation = truth[request.n_context:][::-1]
             videos.append(Video(np.concatenate([request.context, continuation]), request.fps))
         return videos
+
+
+@GENERATORS.register("corrupt")
+class Corrupt(Generator):
+    """The ground truth with one labelled corruption applied (generators/corruptions.py)."""
+
+    needs_ground_truth = True
+
+    def __init__(self, corruption: str, severity: float = 0.5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        from .corruptions import CORRUPTIONS
+
+        self.corruption = CORRUPTIONS.get(corruption)
+        if not 0.0 < severity <= 1.0:
+            raise ValueError(f"generator.severity must be in (0, 1], got {severity}")
+        self.severity = float(severity)
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Video]:
+        return [Video(self.corruption.fn(self.ground_truth(request.clip_id), self.severity), request.fps)
+                for request in requests]

@@ -24,10 +24,10 @@ def evaluated_frames(clip: Clip) -> np.ndarray:
 
 
 def truth_visible(clip: Clip, observation: Observation) -> np.ndarray:
-    """(T, K) bool: the object clearly shows (>= half of it, and twice the detector's minimum area)."""
+    """(T, K) bool: the object clearly shows (>= half of it, and 1.5x the detector's minimum area)."""
     visible_frac = clip.track_matrix("visible_frac")
     visible_px = clip.track_matrix("visible_px")
-    return (visible_frac >= VISIBLE_FRAC) & (visible_px >= 2 * observation.min_area[None, :])
+    return (visible_frac >= VISIBLE_FRAC) & (visible_px >= 1.5 * observation.min_area[None, :])
 
 
 def truth_hidden(clip: Clip) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from generators import GENERATORS
 from simulators import FAMILIES, SUITE_VERSION
 
 
@@ -85,7 +86,7 @@ def test_static_scores_lower_with_tags_and_folder_counts_missing_clips(oracle_ru
 def test_unknown_names_get_one_line_listing_the_valid_ones(workdir):
     cases = {
         ("suite=nope",): "Unknown suite 'nope'. Available: core, smoke",
-        ("generator=nope",): "Unknown generator 'nope'. Available: folder, oracle, reverse, static",
+        ("generator=nope",): f"Unknown generator 'nope'. Available: {', '.join(GENERATORS.names())}",
         ("suite.families=[nope]",): f"unknown family 'nope'. Available: {', '.join(FAMILIES.names())}",
         ("metrics=[nope]",): "Unknown metric 'nope'. Available: permanence, trajectory",
         ("generator=folder",): "generator.path is required",

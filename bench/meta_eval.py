@@ -1,0 +1,158 @@
+"""`physcheck meta-eval`: evidence that every metric catches its failure and passes the truth.
+
+Every clip of the suite is scored clean and under every corruption (generators/corruptions.py)
+at several severities. The table reports, for each harmful corruption and each metric, the
+AUROC of telling corrupted from clean clips at the moderate severity (the metric's own
+corruptions are those whose expected tag it raises); for each tag its recall on its own
+corruption and its false-positive rate on clean clips and on each harmless corruption; and the
+mean per-clip Spearman correlation between severity and the metric's loss (1 - score).
+Corruptions that leave a clip unchanged (nothing to paint out, say) are skipped for that clip.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from tqdm import tqdm
+
+from generators.corruptions import CORRUPTIONS
+from metrics import METRICS, evaluate
+from simulators import GroundTruthCache
+
+from .config import SuiteConfig, cache_dir
+from .results import write_atomic
+from .run import ConfigError, specs_from_suite
+
+TARGETS = {"auroc": 0.95, "recall": 0.9, "fp_clean": 0.02, "fp_harmless": 0.05, "spearman": 0.9}
+MODERATE = 0.5
+
+
+@dataclass
+class MetaEvalConfig:
+    suite: SuiteConfig = field(default_factory=SuiteConfig)
+    corruptions: list[str] = field(default_factory=lambda: CORRUPTIONS.names())
+    severities: list[float] = field(default_factory=lambda: [0.25, 0.5, 1.0])
+    metrics: list[str] = field(default_factory=lambda: ["trajectory", "permanence"])
+    out: str = "meta_eval"
+    cache_dir: str = ""
+
+
+def collect(cfg: MetaEvalConfig, progress: bool = True) -> pd.DataFrame:
+    """One row per (clip, corruption, severity) with each metric's value and the tags raised."""
+    for name in cfg.corruptions:
+        if name not in CORRUPTIONS:
+            raise ConfigError(f"Unknown corruption {name!r}. Available: {', '.join(CORRUPTIONS.names())}")
+    for name in cfg.metrics:
+        if name not in METRICS:
+            raise ConfigError(f"Unknown metric {name!r}. Available: {', '.join(METRICS.names())}")
+    if MODERATE not in cfg.severities:
+        raise ConfigError(f"severities must include the moderate severity {MODERATE}")
+    cache = GroundTruthCache(cache_dir(cfg.cache_dir))
+    rows = []
+    specs = specs_from_suite(cfg.suite)
+    for spec in tqdm(specs, desc="meta-eval", unit="clip", disable=not progress):
+        clip = cache.get(spec)
+        cases = [("clean", 0.0, clip.video)]
+        for name in cfg.corruptions:
+            for severity in cfg.severities:
+                frames = CORRUPTIONS.get(name).fn(clip, severity)
+                if not np.array_equal(frames, clip.video):
+                    cases.append((name, severity, frames))
+        for name, severity, frames in cases:
+            scores, events = evaluate(frames, clip, cfg.metrics)
+            rows.append({"clip_id": clip.clip_id, "family": spec.family, "corruption": name, "severity": severity,
+                         **{score.metric: score.value for score in scores},
+                         "tags": sorted({event.tag for event in events})})
+    return pd.DataFrame(rows)
+
+
+def auroc(clean: np.ndarray, corrupted: np.ndarray) -> float:
+    """P(a clean clip scores higher than a corrupted one), ties counting half (Mann-Whitney U / n1 n2)."""
+    clean, corrupted = clean[~np.isnan(clean)], corrupted[~np.isnan(corrupted)]
+    if len(clean) == 0 or len(corrupted) == 0:
+        return float("nan")
+    statistic = stats.mannwhitneyu(clean, corrupted, alternative="greater").statistic
+    return float(statistic / (len(clean) * len(corrupted)))
+
+
+def severity_correlation(rows: pd.DataFrame, metric: str) -> float:
+    """Mean over clips of Spearman's rho between severity (0 = clean) and 1 - score; clips whose score
+    never changes are left out."""
+    rhos = []
+    for _, clip_rows in rows.groupby("clip_id"):
+        losses = 1.0 - clip_rows[metric].to_numpy()
+        if len(clip_rows) >= 3 and np.nanstd(losses) > 0:
+            rhos.append(stats.spearmanr(clip_rows["severity"], losses, nan_policy="omit").statistic)
+    return float(np.mean(rhos)) if rhos else float("nan")
+
+
+def tag_rate(rows: pd.DataFrame, tag: str) -> float:
+    """Share of rows whose raised tags include `tag` (NaN for no rows)."""
+    return float(np.mean([tag in raised for raised in rows["tags"]])) if len(rows) else float("nan")
+
+
+def tables(rows: pd.DataFrame, metric_names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(metric table: one row per harmful corruption and metric; tag table: one row per tag)."""
+    clean = rows[rows["corruption"] == "clean"]
+    metric_rows, tag_rows = [], []
+    harmful = [name for name in rows["corruption"].unique() if name != "clean" and CORRUPTIONS.get(name).harmful]
+    for name in harmful:
+        corruption = CORRUPTIONS.get(name)
+        moderate = rows[(rows["corruption"] == name) & (rows["severity"] == MODERATE)]
+        clip_ids = set(rows.loc[rows["corruption"] == name, "clip_id"])
+        ladder = pd.concat([clean[clean["clip_id"].isin(clip_ids)], rows[rows["corruption"] == name]])
+        for metric in metric_names:
+            own = corruption.expected_tag in METRICS.get(metric).tags
+            value = auroc(clean[metric].to_numpy(), moderate[metric].to_numpy())
+            rho = severity_correlation(ladder, metric)
+            metric_rows.append({
+                "corruption": name, "metric": metric, "own": own, "clips": len(moderate), "auroc": value,
+                "spearman": rho,
+                "meets_targets": bool(value >= TARGETS["auroc"] and rho >= TARGETS["spearman"]) if own else None,
+            })
+    harmless = [name for name in rows["corruption"].unique() if name != "clean" and not CORRUPTIONS.get(name).harmful]
+    tags = sorted({CORRUPTIONS.get(name).expected_tag for name in harmful})
+    for tag in tags:
+        own = [name for name in harmful if CORRUPTIONS.get(name).expected_tag == tag]
+        moderate = rows[rows["corruption"].isin(own) & (rows["severity"] == MODERATE)]
+        recall = tag_rate(moderate, tag)
+        row = {"tag": tag, "own corruptions": ", ".join(own), "recall": recall, "fp clean": tag_rate(clean, tag)}
+        for name in harmless:
+            row[f"fp {name}"] = tag_rate(rows[rows["corruption"] == name], tag)
+        fps = [value for key, value in row.items() if key.startswith("fp ") and key != "fp clean"]
+        row["meets_targets"] = bool(recall >= TARGETS["recall"] and row["fp clean"] <= TARGETS["fp_clean"]
+                                    and all(value <= TARGETS["fp_harmless"] for value in fps))
+        tag_rows.append(row)
+    return pd.DataFrame(metric_rows), pd.DataFrame(tag_rows)
+
+
+def markdown(metric_table: pd.DataFrame, tag_table: pd.DataFrame, cfg: MetaEvalConfig, n_clips: int) -> str:
+    return "\n".join([
+        "# Meta-evaluation", "",
+        f"Suite {cfg.suite.name}: {n_clips} clips ({', '.join(cfg.suite.families)}; splits {', '.join(cfg.suite.splits)}), "
+        f"severities {cfg.severities}, moderate = {MODERATE}.",
+        f"Targets: AUROC >= {TARGETS['auroc']} and Spearman >= {TARGETS['spearman']} for a metric on its own "
+        f"corruptions; recall >= {TARGETS['recall']}, false positives <= {TARGETS['fp_clean']:.0%} on clean clips "
+        f"and <= {TARGETS['fp_harmless']:.0%} on each harmless corruption. Rows that miss a target say so.", "",
+        "## Metrics against harmful corruptions", "",
+        metric_table.round(3).to_markdown(index=False), "",
+        "## Failure tags", "",
+        tag_table.round(3).to_markdown(index=False), "",
+    ])
+
+
+def meta_eval(cfg: MetaEvalConfig, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = collect(cfg, progress)
+    metric_table, tag_table = tables(rows, list(cfg.metrics))
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows.assign(tags=rows["tags"].apply(json.dumps)).to_parquet(out / "meta_eval_rows.parquet", index=False)
+    text = markdown(metric_table, tag_table, cfg, rows["clip_id"].nunique())
+    write_atomic(out / "meta_eval.md", text.encode())
+    print(text)
+    print(f"Written to {out}")
+    return metric_table, tag_table
