@@ -4,7 +4,7 @@ from scipy.spatial.transform import Rotation
 
 from metrics import observe
 from metrics.common import truth_visible
-from simulators import FAMILIES, make_spec, simulate
+from simulators import make_spec, simulate
 from simulators.families.treadmill import BELT_LENGTH, BELT_TOP, STANCE_HEIGHT, foot_corners
 
 HIGH_FPS = 48.0
@@ -97,18 +97,6 @@ def test_gait_phase_runs_forwards(clips):
         phase = np.array(clip.events["gait_phase"])
         assert clip.events["gait_direction"] == 1
         assert (np.diff(phase) % 1.0 > 0).all() and (np.diff(phase) % 1.0 < 0.5).all()
-
-
-def test_same_spec_gives_bit_identical_clip():
-    spec = make_spec("treadmill", "eval", 5, n_frames=10)
-    assert simulate(spec).content_hash() == simulate(spec).content_hash()
-
-
-def test_ood_ranges_are_disjoint_from_the_training_ranges():
-    family = FAMILIES.get("treadmill")
-    for key, (lo, hi) in family.ood.items():
-        train_lo, train_hi = family.in_distribution[key]
-        assert hi < train_lo or lo > train_hi, key
 
 
 def test_tracked_parts_are_detected_where_the_ground_truth_shows_them(clips):
