@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from pybullet_utils import bullet_client
-
 from simulators import FAMILIES, Family, build_specs, simulate
 from simulators.assets import add_asset
 from simulators.camera import projection_matrix, view_matrix
-from simulators.quiet import c_output_silenced, pybullet
-from simulators.runner import PHYSICS_HZ, SOLVER_ITERATIONS, SimHandle, substeps_per_frame
+from simulators.quiet import pybullet
+from simulators.runner import PHYSICS_HZ, SimHandle, hold, new_client, substeps_per_frame
 
 
 def bare_loop(spec) -> None:
@@ -30,12 +28,8 @@ def bare_loop(spec) -> None:
     substeps = substeps_per_frame(spec.fps)
     step_s = 1.0 / (spec.fps * substeps)
     animates = type(family).animate is not Family.animate
-    with c_output_silenced():
-        client = bullet_client.BulletClient(connection_mode=pybullet.DIRECT)
+    client = new_client(step_s)
     try:
-        client.setGravity(0, 0, -9.81)
-        client.setPhysicsEngineParameter(fixedTimeStep=step_s, numSubSteps=0, numSolverIterations=SOLVER_ITERATIONS,
-                                         deterministicOverlappingPairs=1)
         body_ids = {}
         for body in scene.bodies:
             body_ids[body.name], _ = add_asset(body.shape, client, body)
@@ -52,10 +46,7 @@ def bare_loop(spec) -> None:
                     if animates:
                         family.animate(handle, time_s)
                     client.stepSimulation()
-                    for body, body_id in held:
-                        if time_s <= body.release_time:
-                            client.resetBasePositionAndOrientation(body_id, body.position, body.orientation)
-                            client.resetBaseVelocity(body_id, (0, 0, 0), (0, 0, 0))
+                    hold(client, held, time_s)
             client.getCameraImage(width, height, view, projection, renderer=pybullet.ER_TINY_RENDERER, shadow=0,
                                   lightDirection=list(scene.light_direction),
                                   flags=pybullet.ER_SEGMENTATION_MASK_OBJECT_AND_LINKINDEX)

@@ -56,6 +56,24 @@ def link_frames(client, body_id: int, links: list[int]) -> np.ndarray:
     return poses
 
 
+def new_client(step_s: float) -> bullet_client.BulletClient:
+    """A fresh DIRECT client with gravity, the fixed time step and the deterministic solver settings."""
+    with c_output_silenced():
+        client = bullet_client.BulletClient(connection_mode=pybullet.DIRECT)
+    client.setGravity(0, 0, -9.81)
+    client.setPhysicsEngineParameter(fixedTimeStep=step_s, numSubSteps=0, numSolverIterations=SOLVER_ITERATIONS,
+                                     deterministicOverlappingPairs=1)
+    return client
+
+
+def hold(client, held: list, time_s: float) -> None:
+    """Put bodies whose release time has not come back at their initial pose, at rest."""
+    for body, body_id in held:
+        if time_s <= body.release_time:
+            client.resetBasePositionAndOrientation(body_id, body.position, body.orientation)
+            client.resetBaseVelocity(body_id, (0, 0, 0), (0, 0, 0))
+
+
 def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
     """Simulate and render one scenario; the same spec always gives a bit-identical Clip."""
     family: Family = FAMILIES.get(spec.family)()
@@ -66,12 +84,8 @@ def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
     step_s = 1.0 / (spec.fps * substeps)
     animates = type(family).animate is not Family.animate
 
-    with c_output_silenced():
-        client = bullet_client.BulletClient(connection_mode=pybullet.DIRECT)
+    client = new_client(step_s)
     try:
-        client.setGravity(0, 0, -9.81)
-        client.setPhysicsEngineParameter(fixedTimeStep=step_s, numSubSteps=0, numSolverIterations=SOLVER_ITERATIONS,
-                                         deterministicOverlappingPairs=1)
         body_ids: dict[str, int] = {}
         parts: list[tuple[int, PartInfo]] = []
         for body in scene.bodies:
@@ -112,10 +126,7 @@ def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
                     if animates:
                         family.animate(handle, time_s)
                     step()
-                    for body, body_id in held:
-                        if time_s <= body.release_time:
-                            client.resetBasePositionAndOrientation(body_id, body.position, body.orientation)
-                            client.resetBaseVelocity(body_id, (0, 0, 0), (0, 0, 0))
+                    hold(client, held, time_s)
                     _strongest_contacts(get_contact_points, strongest)
                 contacts.extend(_contact_records(strongest, names, frame))
             row = 0
