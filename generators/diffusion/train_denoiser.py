@@ -1,0 +1,119 @@
+"""Train the latent video denoiser on train-split clips encoded by the frozen autoencoder.
+
+    python -m generators.diffusion.train_denoiser --steps 20000 --out checkpoints/denoiser.safetensors
+
+Flow matching with clean-target (x0) prediction: x_sigma = (1 - sigma) x0 + sigma noise, with
+sigma drawn from a logit-normal distribution; the loss is the mean of w * (x0_hat - x0)^2 over
+the frames after the context, with w = 1 + object_weight on latent cells that hold a tracked
+object (objects are a few percent of the cells; unweighted, the model learns the background).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .autoencoder import FrameAutoencoder, to_unit
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import load_training_set
+from .denoiser import VideoDenoiser
+from .text import PromptEncoder
+
+
+def build_model(width: int = 128, depth: int = 4, heads: int = 4, latent_channels: int = 8) -> nn.ModuleDict:
+    return nn.ModuleDict({"denoiser": VideoDenoiser(latent_channels, 16, 2, width, depth, heads),
+                          "prompts": PromptEncoder(width)})
+
+
+@torch.no_grad()
+def encode_clips(autoencoder: FrameAutoencoder, videos: np.ndarray, chunk: int = 256) -> torch.Tensor:
+    """uint8 (N, T, H, W, 3) -> latents (N, T, C, h, w)."""
+    frames = videos.reshape(-1, *videos.shape[2:])
+    latents = torch.cat([autoencoder.encode(to_unit(torch.from_numpy(frames[i:i + chunk])))
+                         for i in range(0, len(frames), chunk)])
+    return latents.reshape(*videos.shape[:2], *latents.shape[1:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--out", default="checkpoints/denoiser.safetensors")
+    parser.add_argument("--autoencoder", default="checkpoints/autoencoder.safetensors")
+    parser.add_argument("--clips-per-family", type=int, default=48)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--object-weight", type=float, default=10.0)
+    parser.add_argument("--n-context", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--checkpoint-every", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    _, ae_info = load_checkpoint(args.autoencoder, FrameAutoencoder())
+    autoencoder = FrameAutoencoder(ae_info.get("latent_channels", 8), ae_info.get("width", 32))
+    ae_step, _ = load_checkpoint(args.autoencoder, autoencoder)
+    autoencoder.eval()
+    data = load_training_set(args.clips_per_family)
+    latents = encode_clips(autoencoder, data.videos)
+    mean, std = float(latents.mean()), float(latents.std())
+    latents = (latents - mean) / std
+    masks = torch.from_numpy(data.object_masks).float()
+    cells = nn.functional.max_pool2d(masks.reshape(-1, 1, *masks.shape[2:]), 4).reshape(*masks.shape[:2], 1, 16, 16)
+
+    model = build_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    out = Path(args.out)
+    step = 0
+    if out.exists():
+        step, _ = load_checkpoint(out, model, optimizer)
+        print(f"resumed {out} at step {step}")
+    info = {**{k: v for k, v in vars(args).items() if k not in ("out", "threads")}, "latent_mean": mean,
+            "latent_std": std, "autoencoder_step": ae_step, "training_clips": len(data.videos)}
+    rng = np.random.default_rng([args.seed, step])
+    log_path = out.with_suffix(".log.csv")
+    new_log = not log_path.exists()
+    n_frames = latents.shape[1]
+    context_mask = torch.zeros(args.batch, n_frames)
+    context_mask[:, :args.n_context] = 1.0
+    with open(log_path, "a", newline="") as log_file, tqdm(total=args.steps, initial=step, desc="denoiser") as bar:
+        log = csv.writer(log_file)
+        if new_log:
+            log.writerow(["step", "loss", "object_mse", "seconds"])
+        start = time.time()
+        while step < args.steps:
+            index = rng.integers(0, len(latents), args.batch)
+            clean = latents[index]
+            sigma = torch.sigmoid(torch.from_numpy(rng.normal(0, 1, args.batch)).float())
+            noise = torch.from_numpy(rng.standard_normal(clean.shape)).float()
+            noisy = (1 - sigma)[:, None, None, None, None] * clean + sigma[:, None, None, None, None] * noise
+            predicted = model["denoiser"](noisy, clean, context_mask, sigma,
+                                          model["prompts"]([data.prompts[i] for i in index]))
+            weight = 1.0 + args.object_weight * cells[index]
+            error = (predicted - clean).pow(2)[:, args.n_context:]
+            loss = (weight[:, args.n_context:] * error).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+            bar.update()
+            if step % 10 == 0:
+                on_objects = (cells[index][:, args.n_context:] > 0).expand_as(error)
+                log.writerow([step, f"{loss.item():.5f}", f"{float(error[on_objects].mean()):.5f}",
+                              f"{time.time() - start:.0f}"])
+                log_file.flush()
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+            if step % args.checkpoint_every == 0 or step == args.steps:
+                save_checkpoint(out, model, optimizer, step, info)
+
+
+if __name__ == "__main__":
+    main()
