@@ -31,6 +31,15 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, optimizer: 
     return path
 
 
+def read_info(path: str | os.PathLike) -> tuple[int, dict[str, Any]]:
+    """(step, info) from a checkpoint's metadata, without loading any tensor."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata() or {}
+    return int(metadata.get("step", 0)), json.loads(metadata.get("info", "{}"))
+
+
 def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
                     optimizer: torch.optim.Optimizer | None = None) -> tuple[int, dict[str, Any]]:
     """Load what save_checkpoint wrote into `model` (and `optimizer`); returns (step, info)."""

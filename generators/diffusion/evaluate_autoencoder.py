@@ -18,7 +18,7 @@ from metrics import DEFAULT_METRICS, evaluate, observe
 from simulators import FAMILIES, GroundTruthCache, make_spec
 
 from .autoencoder import FrameAutoencoder, to_uint8, to_unit
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, read_info
 from .data import default_cache_dir
 
 
@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    model = FrameAutoencoder(8, 32)
-    step, info = load_checkpoint(args.checkpoint, model)
+    step, info = read_info(args.checkpoint)
     model = FrameAutoencoder(info.get("latent_channels", 8), info.get("width", 32))
     load_checkpoint(args.checkpoint, model)
     model.eval()

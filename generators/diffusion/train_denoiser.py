@@ -20,7 +20,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .autoencoder import FrameAutoencoder, to_unit
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, read_info, save_checkpoint
 from .data import load_training_set
 from .denoiser import VideoDenoiser
 from .text import PromptEncoder
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    _, ae_info = load_checkpoint(args.autoencoder, FrameAutoencoder())
+    _, ae_info = read_info(args.autoencoder)
     autoencoder = FrameAutoencoder(ae_info.get("latent_channels", 8), ae_info.get("width", 32))
     ae_step, _ = load_checkpoint(args.autoencoder, autoencoder)
     autoencoder.eval()
