@@ -77,3 +77,15 @@ def test_prompt_encoder_takes_any_prompt():
 def test_autoencoder_pixel_conversions_round_trip():
     frames = torch.randint(0, 256, (3, 64, 64, 3), dtype=torch.uint8)
     assert torch.equal(to_uint8(to_unit(frames)), frames)
+
+
+def test_the_repository_weights_load_and_generate_a_clip():
+    from generators import GENERATORS, GenerationRequest
+    from simulators import make_spec, simulate
+
+    clip = simulate(make_spec("free_fall", "eval", 0, n_frames=16))
+    generator = GENERATORS.get("diffusion")(steps=2)
+    assert len(generator.checksum()) == 16
+    video = generator.generate([GenerationRequest.from_clip(clip)])[0]
+    assert video.frames.shape == clip.video.shape and video.frames.dtype == np.uint8
+    assert np.array_equal(video.frames[:4], clip.video[:4])

@@ -1,0 +1,66 @@
+"""The bundled model as a Generator: `physcheck run generator=diffusion`."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ..base import GENERATORS, GenerationRequest, Generator, Video
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@GENERATORS.register("diffusion")
+class Diffusion(Generator):
+    """Samples with the autoencoder + denoiser checkpoints (safetensors; never unpickled)."""
+
+    def __init__(self, checkpoint: str = "checkpoints/denoiser.safetensors",
+                 autoencoder: str = "checkpoints/autoencoder.safetensors", steps: int = 12, batch_size: int = 8,
+                 threads: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        import torch
+
+        from .autoencoder import FrameAutoencoder
+        from .checkpoint import load_checkpoint, read_info
+        from .pipeline import LatentScale, VideoPipeline
+        from .train_denoiser import build_model
+
+        self.paths = [self._resolve(checkpoint), self._resolve(autoencoder)]
+        if threads:
+            torch.set_num_threads(threads)
+        _, ae_info = read_info(self.paths[1])
+        frame_autoencoder = FrameAutoencoder(ae_info.get("latent_channels", 8), ae_info.get("width", 32))
+        load_checkpoint(self.paths[1], frame_autoencoder)
+        model = build_model()
+        self.step, info = load_checkpoint(self.paths[0], model)
+        self.pipeline = VideoPipeline(frame_autoencoder, model["denoiser"], model["prompts"],
+                                      LatentScale(info["latent_mean"], info["latent_std"]), steps=steps)
+        self.batch_size = batch_size
+
+    @staticmethod
+    def _resolve(path: str) -> Path:
+        candidate = Path(path)
+        if not candidate.is_absolute() and not candidate.exists():
+            candidate = REPOSITORY / path
+        if not candidate.exists():
+            raise FileNotFoundError(f"{path}: no such checkpoint; set generator.checkpoint= / generator.autoencoder=")
+        return candidate
+
+    def generate(self, requests: list[GenerationRequest]) -> list[Video]:
+        videos = []
+        for start in range(0, len(requests), self.batch_size):
+            batch = requests[start:start + self.batch_size]
+            frames = self.pipeline([r.context for r in batch], [r.prompt for r in batch], batch[0].n_frames,
+                                   [r.seed + hash_id(r.clip_id) for r in batch])
+            videos += [Video(clip, r.fps) for clip, r in zip(frames, batch)]
+        return videos
+
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.paths:
+            digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def hash_id(clip_id: str) -> int:
+    """A stable per-clip offset for the sampling seed (Python's hash() is salted per process)."""
+    return int(hashlib.sha256(clip_id.encode()).hexdigest()[:8], 16)
