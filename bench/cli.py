@@ -1,6 +1,7 @@
 """The `physcheck` console script: `physcheck <command> [hydra overrides]`."""
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -28,9 +29,12 @@ Options are hydra overrides; `physcheck run --cfg job` prints the full configura
 def _run_main(cfg: DictConfig) -> None:
     from .run import ConfigError, run
 
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        run(cfg, Path(HydraConfig.get().runtime.output_dir))
+        run(cfg, run_dir)
     except ConfigError as error:
+        if not (run_dir / "manifest.json").exists():  # refused before any work: leave no empty run folder
+            shutil.rmtree(run_dir, ignore_errors=True)
         sys.stderr.write(f"physcheck run: {error}\n")
         sys.exit(2)
 

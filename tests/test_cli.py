@@ -97,6 +97,7 @@ def test_unknown_names_get_one_line_listing_the_valid_ones(workdir):
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], (args, result.stderr)
+        assert not (workdir / "runs" / "bad").exists(), "a refused run must not leave a folder"
 
 
 @pytest.mark.slow
