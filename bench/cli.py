@@ -18,6 +18,8 @@ commands:
            e.g. physcheck run suite=core generator=static
   export   write every request of a suite (prompts, context frames) for an outside model
            e.g. physcheck export suite=core out=requests/
+  train    train the bundled model on the train split (resumes from its checkpoint)
+           e.g. physcheck train stage=denoiser steps=20000
   meta-eval  score every clip clean and under labelled corruptions; AUROC, tag recall, false positives
            e.g. physcheck meta-eval suite=core out=meta_eval/
 
@@ -63,8 +65,26 @@ def _meta_eval_main(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
+@hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
+def _train_main(cfg: DictConfig) -> None:
+    stages = {"autoencoder": "generators.diffusion.train_autoencoder", "denoiser": "generators.diffusion.train_denoiser"}
+    if cfg.stage not in stages:
+        sys.stderr.write(f"physcheck train: unknown stage {cfg.stage!r}. Available: {', '.join(stages)}\n")
+        sys.exit(2)
+    import importlib
+
+    argv = ["--steps", str(cfg.steps), "--clips-per-family", str(cfg.clips_per_family), "--threads", str(cfg.threads)]
+    argv += ["--out", cfg.out or f"checkpoints/{cfg.stage}.safetensors"]
+    for key in ("batch", "lr"):
+        if cfg[key] is not None:
+            argv += [f"--{key}", str(cfg[key])]
+    if cfg.stage == "denoiser":
+        argv += ["--autoencoder", cfg.autoencoder]
+    importlib.import_module(stages[cfg.stage]).main(argv)
+
+
 COMMANDS = {"run": ("run", _run_main), "export": ("export", _export_main),
-            "meta-eval": ("meta_eval", _meta_eval_main)}
+            "meta-eval": ("meta_eval", _meta_eval_main), "train": ("train", _train_main)}
 
 
 def check_overrides(command: str, config_name: str, overrides: list[str]) -> str | None:

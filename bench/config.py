@@ -56,6 +56,21 @@ class ExportConfig:
     cache_dir: str = ""
 
 
+@dataclass
+class TrainConfig:
+    """`physcheck train`: stage `autoencoder` or `denoiser` of the bundled model, resumed from `out`.
+    Options left at None take the stage's own defaults (python -m generators.diffusion.train_<stage> -h)."""
+
+    stage: str = "denoiser"
+    steps: int = 20000
+    out: str = ""
+    clips_per_family: int = 48
+    batch: Any = None
+    lr: Any = None
+    threads: int = 1
+    autoencoder: str = "checkpoints/autoencoder.safetensors"
+
+
 def register_configs() -> None:
     from .meta_eval import MetaEvalConfig
 
@@ -63,6 +78,7 @@ def register_configs() -> None:
     store.store(name="run_schema", node=RunConfig)
     store.store(name="export_schema", node=ExportConfig)
     store.store(name="meta_eval_schema", node=MetaEvalConfig)
+    store.store(name="train_schema", node=TrainConfig)
 
 
 def available(group: str) -> list[str]:

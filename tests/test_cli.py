@@ -144,3 +144,17 @@ def test_a_plugin_generator_runs_with_its_own_options(workdir):
     assert manifest["generator"]["config"] == {"name": "shifted", "pixels": 3}
     bad = physcheck("run", "plugins=[nowhere]", "run_id=bad2", cwd=workdir)
     assert bad.returncode == 2 and "cannot import 'nowhere'" in bad.stderr
+
+
+@pytest.mark.slow
+def test_train_runs_two_steps_then_resumes_from_its_checkpoint(workdir):
+    out = workdir / "ae.safetensors"
+    args = ("train", "stage=autoencoder", "clips_per_family=1", "batch=2", f"out={out}")
+    first = physcheck(*args, "steps=2", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    second = physcheck(*args, "steps=3", cwd=workdir)
+    assert second.returncode == 0 and "resumed" in second.stdout and "at step 2" in second.stdout, second.stderr
+    from generators.diffusion.checkpoint import read_info
+
+    assert read_info(out)[0] == 3
+    assert not (workdir / "cli.log").exists()
