@@ -6,7 +6,11 @@ AUROC of telling corrupted from clean clips at the moderate severity (the metric
 corruptions are those whose expected tag it raises); for each tag its recall on its own
 corruption and its false-positive rate on clean clips and on each harmless corruption; and the
 mean per-clip Spearman correlation between severity and the metric's loss (1 - score).
-Corruptions that leave a clip unchanged (nothing to paint out, say) are skipped for that clip.
+A harmful corruption that changes no object's observed state on a clip (freezing a scene that
+has come to rest, painting out an object that has left the frame) is no physics failure there:
+such a (clip, corruption, severity) is skipped, and the table counts only the clips it applies to.
+Observed state: which objects are detected in each frame, their centroids (beyond 1 px) and the
+number of unmatched blobs.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from scipy import stats
 from tqdm import tqdm
 
 from generators.corruptions import CORRUPTIONS
-from metrics import METRICS, evaluate
+from metrics import METRICS, Observation, observe, score
 from simulators import GroundTruthCache
 
 from .config import SuiteConfig, cache_dir
@@ -56,18 +60,30 @@ def collect(cfg: MetaEvalConfig, progress: bool = True) -> pd.DataFrame:
     specs = specs_from_suite(cfg.suite)
     for spec in tqdm(specs, desc="meta-eval", unit="clip", disable=not progress):
         clip = cache.get(spec)
-        cases = [("clean", 0.0, clip.video)]
+        clean = observe(clip.video, clip)
+        cases = [("clean", 0.0, clean)]
         for name in cfg.corruptions:
             for severity in cfg.severities:
-                frames = CORRUPTIONS.get(name).fn(clip, severity)
-                if not np.array_equal(frames, clip.video):
-                    cases.append((name, severity, frames))
-        for name, severity, frames in cases:
-            scores, events = evaluate(frames, clip, cfg.metrics)
+                observation = observe(CORRUPTIONS.get(name).fn(clip, severity), clip)
+                if not CORRUPTIONS.get(name).harmful or changes_objects(clean, observation):
+                    cases.append((name, severity, observation))
+        for name, severity, observation in cases:
+            scores, events = score(clip, observation, cfg.metrics)
             rows.append({"clip_id": clip.clip_id, "family": spec.family, "corruption": name, "severity": severity,
                          **{score.metric: score.value for score in scores},
                          "tags": sorted({event.tag for event in events})})
     return pd.DataFrame(rows)
+
+
+def changes_objects(clean: Observation, corrupted: Observation, tolerance_px: float = 1.0) -> bool:
+    """True when the corrupted video's objects differ from the clean one's: detections, centroids, blobs."""
+    if not np.array_equal(clean.detected, corrupted.detected):
+        return True
+    both = clean.detected & corrupted.detected
+    moved = np.hypot(clean.u - corrupted.u, clean.v - corrupted.v)[both]
+    if moved.size and moved.max() > tolerance_px:
+        return True
+    return len(clean.blobs) != len(corrupted.blobs)
 
 
 def auroc(clean: np.ndarray, corrupted: np.ndarray) -> float:
