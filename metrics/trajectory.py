@@ -47,14 +47,19 @@ def trajectory_consistency(clip: Clip, observation: Observation) -> MetricOutput
 
     events = []
     threshold = DIVERGED_DIAG * diagonal
+    # Where the truth hides the object (occluded or out of frame) but the video shows it, its
+    # distance is taken to the projection of its true centre, which is defined there too.
+    hidden_seen = ~truth_visible(clip, observation) & observation.detected & evaluated_frames(clip)[:, None]
+    to_centre = np.hypot(observation.u - clip.track_matrix("u"), observation.v - clip.track_matrix("v"))
+    off_by = np.where(hidden_seen, np.minimum(to_centre, cap), distance)
     for k, name in enumerate(observation.object_names):
-        off = scored[:, k] & observation.detected[:, k] & (np.nan_to_num(distance[:, k]) > threshold)
+        off = (scored[:, k] | hidden_seen[:, k]) & observation.detected[:, k] & (np.nan_to_num(off_by[:, k]) > threshold)
         for start, end in runs(off):
             if end - start >= DIVERGED_FRAMES:
-                worst = float(np.nanmax(distance[start:end, k]))
+                worst = float(np.nanmax(off_by[start:end, k]))
                 events.append(FailureEvent(
                     clip.clip_id, "trajectory_diverged", start, name, min(1.0, worst / cap),
-                    f"{name} is {distance[start, k]:.1f} px from its true position at frame {start} "
+                    f"{name} is {off_by[start, k]:.1f} px from its true position at frame {start} "
                     f"(up to {worst:.1f} px by frame {end - 1})",
                 ))
                 break

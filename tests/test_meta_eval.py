@@ -45,10 +45,7 @@ def test_each_metric_separates_its_own_corruption(slice_tables, corruption, metr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tag", ["object_appeared", "object_vanished", pytest.param(
-    "trajectory_diverged", marks=pytest.mark.xfail(strict=True, reason="known miss (0.89 on core, 0.83 here): "
-                                                   "time-reversed or sped-up clips whose objects leave the frame "
-                                                   "are tagged vanished/appeared instead (docs/meta_eval.md)"))])
+@pytest.mark.parametrize("tag", ["object_appeared", "object_vanished", "trajectory_diverged"])
 def test_tags_fire_on_their_corruption_and_not_on_harmless_ones(slice_tables, tag):
     _, tag_table = slice_tables
     row = tag_table[tag_table["tag"] == tag].iloc[0]
