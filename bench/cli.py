@@ -27,42 +27,44 @@ Options are hydra overrides; `physcheck run --cfg job` prints the full configura
 """
 
 
+def _refuse_on_config_error(command: str, work, cleanup=None) -> None:
+    """Run work(); a ConfigError becomes one line on stderr and exit code 2 (after cleanup())."""
+    from .run import ConfigError
+
+    try:
+        work()
+    except ConfigError as error:
+        if cleanup is not None:
+            cleanup()
+        sys.stderr.write(f"physcheck {command}: {error}\n")
+        sys.exit(2)
+
+
 @hydra.main(config_path=str(CONF_DIR), config_name="run", version_base="1.3")
 def _run_main(cfg: DictConfig) -> None:
-    from .run import ConfigError, run
+    from .run import run
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    try:
-        run(cfg, run_dir)
-    except ConfigError as error:
-        if not (run_dir / "manifest.json").exists():  # refused before any work: leave no empty run folder
+
+    def remove_if_empty() -> None:  # refused before any work: leave no empty run folder
+        if not (run_dir / "manifest.json").exists():
             shutil.rmtree(run_dir, ignore_errors=True)
-        sys.stderr.write(f"physcheck run: {error}\n")
-        sys.exit(2)
+
+    _refuse_on_config_error("run", lambda: run(cfg, run_dir), remove_if_empty)
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="export", version_base="1.3")
 def _export_main(cfg: DictConfig) -> None:
     from .export import export
-    from .run import ConfigError
 
-    try:
-        export(cfg)
-    except ConfigError as error:
-        sys.stderr.write(f"physcheck export: {error}\n")
-        sys.exit(2)
+    _refuse_on_config_error("export", lambda: export(cfg))
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="meta_eval", version_base="1.3")
 def _meta_eval_main(cfg: DictConfig) -> None:
     from .meta_eval import meta_eval
-    from .run import ConfigError
 
-    try:
-        meta_eval(cfg)
-    except ConfigError as error:
-        sys.stderr.write(f"physcheck meta-eval: {error}\n")
-        sys.exit(2)
+    _refuse_on_config_error("meta-eval", lambda: meta_eval(cfg))
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
