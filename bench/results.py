@@ -115,6 +115,13 @@ def tables(records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return scores, failures
 
 
+def overall_scores(scores: pd.DataFrame) -> pd.Series:
+    """The overall physics score per split: the mean over physical principles (equal weight each) of
+    the mean value of every (clip, metric) row of that principle; NaN values are left out."""
+    per_principle = scores.groupby(["split", "principle"])["value"].mean()
+    return per_principle.groupby("split").mean()
+
+
 def summary_markdown(scores: pd.DataFrame, failures: pd.DataFrame, manifest: dict[str, Any]) -> str:
     """The run's table: mean score per family and metric, the failed clips, and failure-tag counts."""
     lines = [
@@ -126,10 +133,16 @@ def summary_markdown(scores: pd.DataFrame, failures: pd.DataFrame, manifest: dic
     ]
     if scores.empty:
         return "\n".join(lines + ["No clips were scored."]) + "\n"
-    table = scores.pivot_table(index="family", columns="metric", values="value", aggfunc="mean")
-    table.loc["all"] = scores.groupby("metric")["value"].mean()
+    overall = overall_scores(scores)
+    lines += ["Overall physics score (mean over principles, 1 = physically right): "
+              + ", ".join(f"{split} {value:.3f}" for split, value in overall.items()), ""]
+    columns = ["split", "metric"] if scores["split"].nunique() > 1 else "metric"  # eval and ood side by side
+    table = scores.pivot_table(index="family", columns=columns, values="value", aggfunc="mean")
+    table.loc["all"] = scores.pivot_table(columns=columns, values="value", aggfunc="mean").iloc[0]
+    by_principle = scores.pivot_table(index="principle", columns=columns, values="value", aggfunc="mean")
+    for frame in (table, by_principle):
+        frame.columns = [" ".join(column) if isinstance(column, tuple) else column for column in frame.columns]
     lines += ["Mean score per family (1 = physically right):", "", table.round(3).to_markdown(), ""]
-    by_principle = scores.pivot_table(index="principle", columns="metric", values="value", aggfunc="mean")
     lines += ["Mean score per physical principle:", "", by_principle.round(3).to_markdown(), ""]
     failed = scores.drop_duplicates("clip_id")
     failed = failed[failed["status"] != "ok"]

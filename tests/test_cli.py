@@ -158,3 +158,16 @@ def test_train_runs_two_steps_then_resumes_from_its_checkpoint(workdir):
 
     assert read_info(out)[0] == 3
     assert not (workdir / "cli.log").exists()
+
+
+def test_overall_score_weighs_each_principle_equally():
+    from bench.results import overall_scores
+
+    scores = pd.DataFrame({
+        "split": ["eval"] * 4 + ["ood"] * 2,
+        "principle": ["gravity", "gravity", "gravity", "momentum", "gravity", "momentum"],
+        "value": [1.0, 1.0, 0.4, 0.0, 0.5, float("nan")],
+    })
+    overall = overall_scores(scores)
+    assert overall["eval"] == pytest.approx((0.8 + 0.0) / 2)
+    assert overall["ood"] == pytest.approx(0.5)
