@@ -61,7 +61,7 @@ class VideoPipeline:
         scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
         scheduler.set_timesteps(self.steps)
         prompt_embedding = self.prompt_encoder(prompts)
-        latents = noise
+        latents = noise.clone()  # the context rows are rewritten in place below
         for index, timestep in enumerate(scheduler.timesteps):
             sigma = scheduler.sigmas[index].expand(batch)
             latents[:, :n_context] = (1 - sigma[0]) * context_latents + sigma[0] * noise[:, :n_context]
