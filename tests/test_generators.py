@@ -77,3 +77,19 @@ def test_static_and_reverse_keep_the_context(core_clips):
 def test_reference_generators_refuse_to_run_without_ground_truth():
     with pytest.raises(ValueError, match="ground truth"):
         GENERATORS.get("oracle")()
+
+
+def test_linear_carries_objects_on_at_their_last_velocity(core_clips):
+    from metrics import evaluate, observe
+
+    for clip in core_clips["occlusion"]:  # a ball rolling at constant speed, until the wall hides it
+        request = GenerationRequest.from_clip(clip)
+        frames = GENERATORS.get("linear")().generate([request])[0].frames
+        assert frames.shape == clip.video.shape and np.array_equal(frames[:4], clip.video[:4])
+        observation = observe(frames, clip)
+        before_wall = clip.events["hidden"][0]["start"] - 1
+        true_u = clip.track_matrix("seg_u")[before_wall, 0]
+        assert abs(observation.u[before_wall, 0] - true_u) < 3.0  # velocity from one frame pair, whole-px shifts
+        linear = {s.metric: s.value for s in evaluate(frames, clip, ["trajectory"])[0]}
+        static = GENERATORS.get("static")().generate([request])[0].frames
+        assert linear["trajectory"] > evaluate(static, clip, ["trajectory"])[0][0].value + 0.3
