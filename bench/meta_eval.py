@@ -146,7 +146,15 @@ def tables(rows: pd.DataFrame, metric_names: list[str]) -> tuple[pd.DataFrame, p
     return pd.DataFrame(metric_rows), pd.DataFrame(tag_rows)
 
 
-def markdown(metric_table: pd.DataFrame, tag_table: pd.DataFrame, cfg: MetaEvalConfig, n_clips: int) -> str:
+def false_positives_by_family(rows: pd.DataFrame) -> pd.DataFrame:
+    """Share of clips of each family raising any failure tag, clean and under each harmless corruption."""
+    harmless = rows[rows["corruption"].map(lambda name: name == "clean" or not CORRUPTIONS.get(name).harmful)]
+    raised = harmless.assign(any_tag=harmless["tags"].map(bool))
+    return raised.pivot_table(index="family", columns="corruption", values="any_tag", aggfunc="mean")
+
+
+def markdown(metric_table: pd.DataFrame, tag_table: pd.DataFrame, cfg: MetaEvalConfig, n_clips: int,
+             by_family: pd.DataFrame | None = None) -> str:
     return "\n".join([
         "# Meta-evaluation", "",
         f"Suite {cfg.suite.name}: {n_clips} clips ({', '.join(cfg.suite.families)}; splits {', '.join(cfg.suite.splits)}), "
@@ -158,6 +166,8 @@ def markdown(metric_table: pd.DataFrame, tag_table: pd.DataFrame, cfg: MetaEvalC
         metric_table.round(3).to_markdown(index=False), "",
         "## Failure tags", "",
         tag_table.round(3).to_markdown(index=False), "",
+        *(["## False positives by family (share of clips raising any tag)", "",
+           by_family.round(3).to_markdown(), ""] if by_family is not None else []),
     ])
 
 
@@ -167,7 +177,7 @@ def meta_eval(cfg: MetaEvalConfig, progress: bool = True) -> tuple[pd.DataFrame,
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     rows.assign(tags=rows["tags"].apply(json.dumps)).to_parquet(out / "meta_eval_rows.parquet", index=False)
-    text = markdown(metric_table, tag_table, cfg, rows["clip_id"].nunique())
+    text = markdown(metric_table, tag_table, cfg, rows["clip_id"].nunique(), false_positives_by_family(rows))
     write_atomic(out / "meta_eval.md", text.encode())
     print(text)
     print(f"Written to {out}")
