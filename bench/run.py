@@ -196,8 +196,7 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         "run_id": run_dir.name,
         "fingerprint": run_fingerprint,
         "suite": {"name": cfg.suite.name, "version": SUITE_VERSION, "hash": suite_hash,
-                  "config": OmegaConf.to_container(OmegaConf.structured(cfg.suite)) if not OmegaConf.is_config(
-                      cfg.suite) else OmegaConf.to_container(cfg.suite)},
+                  "config": OmegaConf.to_container(OmegaConf.structured(cfg.suite))},
         "generator": {"name": generator_options["name"], "checksum": generator.checksum(), "config": generator_options},
         "metrics": metric_names,
         "seed": cfg.seed,
