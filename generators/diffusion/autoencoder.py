@@ -53,6 +53,16 @@ class FrameAutoencoder(nn.Module):
         return self.decode(latents), latents
 
 
+def load_autoencoder(path) -> tuple[FrameAutoencoder, int]:
+    """The autoencoder saved at `path`, built to the size its checkpoint records, in eval mode; and its step."""
+    from .checkpoint import load_checkpoint, read_info
+
+    _, info = read_info(path)
+    model = FrameAutoencoder(info.get("latent_channels", 8), info.get("width", 32))
+    step, _ = load_checkpoint(path, model)
+    return model.eval(), step
+
+
 def to_unit(frames_uint8: torch.Tensor) -> torch.Tensor:
     """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-1, 1]."""
     return frames_uint8.movedim(-1, -3).float() / 127.5 - 1.0

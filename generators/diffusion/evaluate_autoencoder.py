@@ -17,8 +17,7 @@ import torch
 from metrics import DEFAULT_METRICS, evaluate, observe
 from simulators import FAMILIES, GroundTruthCache, make_spec
 
-from .autoencoder import FrameAutoencoder, to_uint8, to_unit
-from .checkpoint import load_checkpoint, read_info
+from .autoencoder import FrameAutoencoder, load_autoencoder, to_uint8, to_unit
 from .data import default_cache_dir
 
 
@@ -33,10 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    step, info = read_info(args.checkpoint)
-    model = FrameAutoencoder(info.get("latent_channels", 8), info.get("width", 32))
-    load_checkpoint(args.checkpoint, model)
-    model.eval()
+    model, step = load_autoencoder(args.checkpoint)
     cache = GroundTruthCache(default_cache_dir())
     rows = []
     for family in FAMILIES.names():

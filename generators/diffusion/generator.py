@@ -19,17 +19,15 @@ class Diffusion(Generator):
         super().__init__(**kwargs)
         import torch
 
-        from .autoencoder import FrameAutoencoder
-        from .checkpoint import load_checkpoint, read_info
+        from .autoencoder import load_autoencoder
+        from .checkpoint import load_checkpoint
         from .pipeline import LatentScale, VideoPipeline
         from .train_denoiser import build_model
 
         self.paths = [self._resolve(checkpoint), self._resolve(autoencoder)]
         if threads:
             torch.set_num_threads(threads)
-        _, ae_info = read_info(self.paths[1])
-        frame_autoencoder = FrameAutoencoder(ae_info.get("latent_channels", 8), ae_info.get("width", 32))
-        load_checkpoint(self.paths[1], frame_autoencoder)
+        frame_autoencoder, _ = load_autoencoder(self.paths[1])
         model = build_model()
         self.step, info = load_checkpoint(self.paths[0], model)
         self.pipeline = VideoPipeline(frame_autoencoder, model["denoiser"], model["prompts"],

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .autoencoder import FrameAutoencoder, to_unit
-from .checkpoint import load_checkpoint, read_info, save_checkpoint
+from .autoencoder import FrameAutoencoder, load_autoencoder, to_unit
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data import load_training_set
 from .denoiser import VideoDenoiser
 from .text import PromptEncoder
@@ -57,10 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    _, ae_info = read_info(args.autoencoder)
-    autoencoder = FrameAutoencoder(ae_info.get("latent_channels", 8), ae_info.get("width", 32))
-    ae_step, _ = load_checkpoint(args.autoencoder, autoencoder)
-    autoencoder.eval()
+    autoencoder, ae_step = load_autoencoder(args.autoencoder)
     data = load_training_set(args.clips_per_family)
     latents = encode_clips(autoencoder, data.videos)
     mean, std = float(latents.mean()), float(latents.std())
