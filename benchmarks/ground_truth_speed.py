@@ -12,22 +12,18 @@ from __future__ import annotations
 import argparse
 import time
 
-from simulators import FAMILIES, Family, build_specs, simulate
+from simulators import FAMILIES, build_specs, simulate
 from simulators.assets import add_asset
-from simulators.camera import projection_matrix, view_matrix
 from simulators.quiet import pybullet
-from simulators.runner import PHYSICS_HZ, SimHandle, hold, new_client, substeps_per_frame
+from simulators.runner import PHYSICS_HZ, SimHandle, hold, new_client, prepare
 
 
 def bare_loop(spec) -> None:
     """The physics and rendering of one clip with nothing recorded."""
-    family = FAMILIES.get(spec.family)()
-    scene = family.build(spec.params)
+    setup = prepare(spec)
+    family, scene, view, projection = setup.family, setup.scene, setup.view, setup.projection
+    substeps, step_s, animates = setup.substeps, setup.step_s, setup.animates
     height, width = spec.resolution
-    view, projection = view_matrix(scene.camera), projection_matrix(scene.camera, width, height)
-    substeps = substeps_per_frame(spec.fps)
-    step_s = 1.0 / (spec.fps * substeps)
-    animates = type(family).animate is not Family.animate
     client = new_client(step_s)
     try:
         body_ids = {}

@@ -20,6 +20,7 @@ from .clip import Clip, ObjectInfo
 from .families import FAMILIES, Family
 from .quiet import c_output_silenced
 from .render import render
+from .scene import Scene
 from .spec import ScenarioSpec
 from .tracks import compute_tracks, hidden_intervals
 
@@ -74,15 +75,34 @@ def hold(client, held: list, time_s: float) -> None:
             client.resetBaseVelocity(body_id, (0, 0, 0), (0, 0, 0))
 
 
-def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
-    """Simulate and render one scenario; the same spec always gives a bit-identical Clip."""
+@dataclass
+class Setup:
+    """What one clip's simulation derives from its spec before any physics runs."""
+
+    family: Family
+    scene: Scene
+    view: list[float]
+    projection: list[float]
+    substeps: int
+    step_s: float
+    animates: bool
+
+
+def prepare(spec: ScenarioSpec) -> Setup:
     family: Family = FAMILIES.get(spec.family)()
     scene = family.build(spec.params)
     height, width = spec.resolution
-    view, projection = view_matrix(scene.camera), projection_matrix(scene.camera, width, height)
     substeps = substeps_per_frame(spec.fps)
-    step_s = 1.0 / (spec.fps * substeps)
-    animates = type(family).animate is not Family.animate
+    return Setup(family, scene, view_matrix(scene.camera), projection_matrix(scene.camera, width, height), substeps,
+                 1.0 / (spec.fps * substeps), type(family).animate is not Family.animate)
+
+
+def simulate(spec: ScenarioSpec, with_depth: bool = True) -> Clip:
+    """Simulate and render one scenario; the same spec always gives a bit-identical Clip."""
+    setup = prepare(spec)
+    family, scene, view, projection = setup.family, setup.scene, setup.view, setup.projection
+    substeps, step_s, animates = setup.substeps, setup.step_s, setup.animates
+    height, width = spec.resolution
 
     client = new_client(step_s)
     try:
