@@ -1,7 +1,6 @@
 """Structured (dataclass) configs for hydra, and the names of the config groups."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,13 +83,3 @@ def register_configs() -> None:
 def available(group: str) -> list[str]:
     """Names of the config files of one group (suite, generator)."""
     return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
-
-
-def cache_dir(configured: str) -> Path:
-    if configured:
-        return Path(configured).expanduser()
-    if os.environ.get("PHYSCHECK_CACHE"):
-        return Path(os.environ["PHYSCHECK_CACHE"]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("physcheck"))

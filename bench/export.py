@@ -16,9 +16,9 @@ import cv2
 from tqdm import tqdm
 
 from generators import GenerationRequest, write_mp4
-from simulators import SUITE_VERSION, GroundTruthCache
+from simulators import SUITE_VERSION, GroundTruthCache, cache_dir
 
-from .config import ExportConfig, cache_dir
+from .config import ExportConfig
 from .results import write_atomic
 from .run import specs_from_suite
 

@@ -25,9 +25,9 @@ from tqdm import tqdm
 
 from generators.corruptions import CORRUPTIONS
 from metrics import METRICS, Observation, observe, score
-from simulators import GroundTruthCache
+from simulators import GroundTruthCache, cache_dir
 
-from .config import SuiteConfig, cache_dir
+from .config import SuiteConfig
 from .results import write_atomic
 from .run import ConfigError, specs_from_suite
 

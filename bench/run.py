@@ -20,9 +20,9 @@ from tqdm import tqdm
 
 from generators import GENERATORS, GenerationRequest, Generator, MissingVideoError, Video, VideoFormatError, write_mp4
 from metrics import METRICS, FailureEvent, MetricScore, evaluate
-from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, GroundTruthCache, ScenarioSpec, build_specs
+from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, GroundTruthCache, ScenarioSpec, build_specs, cache_dir
 
-from .config import RunConfig, SuiteConfig, cache_dir
+from .config import RunConfig, SuiteConfig
 from .results import ClipRecord, RunFolder, summary_markdown, write_atomic
 
 log = logging.getLogger(__name__)

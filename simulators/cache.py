@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from .clip import Clip, ClipCorruptError
@@ -9,6 +10,17 @@ from .runner import simulate
 from .spec import ScenarioSpec
 
 log = logging.getLogger(__name__)
+
+
+def cache_dir(configured: str | os.PathLike = "") -> Path:
+    """The cache folder: `configured` if given, else $PHYSCHECK_CACHE, else the platform's user cache folder."""
+    if configured:
+        return Path(configured).expanduser()
+    if os.environ.get("PHYSCHECK_CACHE"):
+        return Path(os.environ["PHYSCHECK_CACHE"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("physcheck"))
 
 
 class GroundTruthCache:

@@ -6,7 +6,6 @@ loss weighting that keeps small objects from being ignored).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from simulators import FAMILIES, GroundTruthCache, build_specs
+from simulators import cache_dir as default_cache_dir
 
 
 @dataclass
@@ -23,14 +23,6 @@ class TrainingSet:
     object_masks: np.ndarray
     prompts: list[str]
     clip_ids: list[str]
-
-
-def default_cache_dir() -> Path:
-    if os.environ.get("PHYSCHECK_CACHE"):
-        return Path(os.environ["PHYSCHECK_CACHE"])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("physcheck"))
 
 
 def object_mask(seg: np.ndarray, tracked_ids: list[int], grow_px: int = 1) -> np.ndarray:
@@ -48,7 +40,7 @@ def load_training_set(clips_per_family: int, families: list[str] | None = None, 
     families = families or FAMILIES.names()
     specs = build_specs(families, ["train"], clips_per_family, first_seed, n_frames=n_frames, fps=fps,
                         resolution=resolution)
-    cache = GroundTruthCache(cache_dir or default_cache_dir())
+    cache = GroundTruthCache(default_cache_dir(cache_dir or ""))
     videos = np.empty((len(specs), n_frames, *resolution, 3), np.uint8)
     masks = np.empty((len(specs), n_frames, *resolution), np.uint8)
     prompts, clip_ids = [], []

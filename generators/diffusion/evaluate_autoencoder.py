@@ -15,10 +15,9 @@ import pandas as pd
 import torch
 
 from metrics import DEFAULT_METRICS, evaluate, observe
-from simulators import FAMILIES, GroundTruthCache, make_spec
+from simulators import FAMILIES, GroundTruthCache, cache_dir, make_spec
 
 from .autoencoder import FrameAutoencoder, load_autoencoder, to_uint8, to_unit
-from .data import default_cache_dir
 
 
 def round_trip(model: FrameAutoencoder, video: np.ndarray) -> np.ndarray:
@@ -33,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     model, step = load_autoencoder(args.checkpoint)
-    cache = GroundTruthCache(default_cache_dir())
+    cache = GroundTruthCache(cache_dir())
     rows = []
     for family in FAMILIES.names():
         for seed in range(args.seeds):
