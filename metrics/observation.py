@@ -45,6 +45,8 @@ class Observation:
     bbox: int (T, K, 4) inclusive x0, y0, x1, y1, -1 where not detected.
     covariance: float (T, K, 3) second central moments mu20, mu11, mu02 over area (px^2).
     blobs: unmatched saturated components, columns BLOB_COLUMNS.
+    frames: the observed uint8 (T, H, W, 3) RGB video itself, for the metrics that read pixels
+    (optical flow, fidelity, motion masks); None when only the object state was kept.
     """
 
     object_names: list[str]
@@ -58,6 +60,7 @@ class Observation:
     expected_area: np.ndarray
     min_area: np.ndarray
     config: ObserveConfig = field(default_factory=ObserveConfig)
+    frames: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -133,7 +136,7 @@ def observe(frames: np.ndarray, clip: Clip, config: ObserveConfig = ObserveConfi
     object_hues = np.array([hue_deg(obj.rgb) for obj in objects])
     blobs = _unmatched_blobs(saturated, claimed, hue, blob_min_area, object_hues, detected, config.hue_tolerance_deg)
     return Observation([obj.name for obj in objects], detected, u, v, area, bbox, covariance, blobs,
-                       expected, min_area, config)
+                       expected, min_area, config, frames)
 
 
 def _unmatched_blobs(saturated: np.ndarray, claimed: np.ndarray, hue: np.ndarray, min_area: float,
