@@ -4,7 +4,14 @@ import torch
 from torch import nn
 
 from generators.diffusion.autoencoder import FrameAutoencoder, to_uint8, to_unit
-from generators.diffusion.checkpoint import load_checkpoint, save_checkpoint
+from generators.diffusion.checkpoint import (
+    export_weights,
+    load_checkpoint,
+    read_info,
+    resume_training,
+    save_checkpoint,
+    save_training,
+)
 from generators.diffusion.denoiser import VideoDenoiser
 from generators.diffusion.pipeline import LatentScale, VideoPipeline
 from generators.diffusion.text import PromptEncoder
@@ -55,6 +62,37 @@ def test_checkpoint_resumes_exactly(tmp_path):
     step(resumed, resumed_optimizer)
     for (name, a), (_, b) in zip(model.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_shipped_weights_hold_no_optimizer_and_training_resumes_from_either_file(tmp_path):
+    from safetensors import safe_open
+
+    model = tiny_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    denoiser_loss(model, torch.randn(1, 4, 8, 16, 16), torch.tensor([0.5]), torch.randn(1, 4, 8, 16, 16), ["x"]).backward()
+    optimizer.step()
+    weights, state = tmp_path / "weights.safetensors", tmp_path / "state" / "w.safetensors"
+    save_training(weights, state, model, optimizer, 7, {"note": "t"})
+    with safe_open(str(weights), framework="pt") as handle:
+        assert all(key.startswith("model.") for key in handle.keys())
+    assert read_info(weights) == (7, {"note": "t"}) and weights.stat().st_size < 0.6 * state.stat().st_size
+
+    resumed = tiny_model()
+    resumed_optimizer = torch.optim.AdamW(resumed.parameters(), lr=1e-3)
+    assert resume_training(weights, state, resumed, resumed_optimizer) == 7
+    assert resumed_optimizer.state_dict()["state"], "the optimizer moments come back from the training state"
+    state.unlink()
+    fresh = tiny_model()
+    fresh_optimizer = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
+    assert resume_training(weights, state, fresh, fresh_optimizer) == 7
+    assert not fresh_optimizer.state_dict()["state"]
+    for (name, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert resume_training(tmp_path / "none", tmp_path / "none2", tiny_model(), fresh_optimizer) == 0
+
+    full = save_checkpoint(tmp_path / "full.safetensors", model, optimizer, 3)
+    stripped = export_weights(full, tmp_path / "stripped.safetensors")
+    assert read_info(stripped)[0] == 3 and stripped.stat().st_size < 0.6 * full.stat().st_size
 
 
 def test_sampling_is_deterministic_keeps_the_context_and_follows_the_video_contract():

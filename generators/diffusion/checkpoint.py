@@ -1,4 +1,10 @@
-"""Checkpoints without pickle: model and optimizer tensors in safetensors, the rest in its metadata."""
+"""Checkpoints without pickle: model and optimizer tensors in safetensors, the rest in its metadata.
+
+Two files per training stage: the shipped weights (model only, under checkpoints/, what a
+Generator loads) and the training state (model + optimizer, under train_state/, ignored by git,
+what a resumed training run loads). Losing the training state costs only the optimizer's moments:
+training resumes from the shipped weights with a fresh optimizer.
+"""
 from __future__ import annotations
 
 import json
@@ -57,3 +63,41 @@ def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
                 state.setdefault(int(index), {})[name] = value
         optimizer.load_state_dict({"state": state, "param_groups": json.loads(metadata["param_groups"])})
     return int(metadata.get("step", 0)), json.loads(metadata.get("info", "{}"))
+
+
+def save_training(weights: str | os.PathLike, state: str | os.PathLike, model: torch.nn.Module,
+                  optimizer: torch.optim.Optimizer, step: int, info: dict[str, Any] | None = None) -> None:
+    """Write the training state (model + optimizer) to `state`, then the model-only weights to `weights`."""
+    save_checkpoint(state, model, optimizer, step, info)
+    save_checkpoint(weights, model, None, step, info)
+
+
+def resume_training(weights: str | os.PathLike, state: str | os.PathLike, model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer) -> int:
+    """Load the training state if there is one, else the shipped weights with a fresh optimizer; the step
+    reached (0 when neither exists). A state older than the weights is ignored."""
+    weights, state = Path(weights), Path(state)
+    weights_step = read_info(weights)[0] if weights.exists() else -1
+    if state.exists() and read_info(state)[0] >= weights_step:
+        step, _ = load_checkpoint(state, model, optimizer)
+        print(f"resumed {state} at step {step}")
+        return step
+    if weights.exists():
+        step, _ = load_checkpoint(weights, model, optimizer)
+        print(f"resumed {weights} at step {step} ({state} not found: the optimizer starts afresh)")
+        return step
+    return 0
+
+
+def export_weights(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Copy a checkpoint's model tensors and metadata (step, info) without its optimizer state."""
+    from safetensors import safe_open
+
+    with safe_open(str(source), framework="pt") as handle:
+        metadata = {key: value for key, value in (handle.metadata() or {}).items() if key != "param_groups"}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys() if key.startswith("model.")}
+    target = Path(target)
+    staging = target.with_name(f".{target.name}.tmp")
+    save_file(tensors, str(staging), metadata=metadata)
+    os.replace(staging, target)
+    return target

@@ -18,14 +18,15 @@ import torch
 from tqdm import tqdm
 
 from .autoencoder import FrameAutoencoder, to_unit
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import resume_training, save_training
 from .data import load_training_set
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000, help="total optimiser steps (resumes count)")
-    parser.add_argument("--out", default="checkpoints/autoencoder.safetensors")
+    parser.add_argument("--out", default="checkpoints/autoencoder.safetensors", help="shipped weights (model only)")
+    parser.add_argument("--state", default="", help="training state with the optimizer (default train_state/<out name>)")
     parser.add_argument("--clips-per-family", type=int, default=48)
     parser.add_argument("--batch", type=int, default=24, help="frames per step")
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -46,14 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     model = FrameAutoencoder(args.latent_channels, args.width)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     out = Path(args.out)
-    step = 0
-    if out.exists():
-        step, _ = load_checkpoint(out, model, optimizer)
-        print(f"resumed {out} at step {step}")
+    state = Path(args.state) if args.state else Path("train_state") / out.name
+    step = resume_training(out, state, model, optimizer)
     log_path = out.with_suffix(".log.csv")
     new_log = not log_path.exists()
     rng = np.random.default_rng([args.seed, step])
-    info = {k: v for k, v in vars(args).items() if k not in ("out", "threads")}
+    info = {k: v for k, v in vars(args).items() if k not in ("out", "state", "threads")}
     info["training_frames"] = int(len(frames))
     with open(log_path, "a", newline="") as log_file, tqdm(total=args.steps, initial=step, desc="autoencoder") as bar:
         log = csv.writer(log_file)
@@ -81,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
                 log_file.flush()
                 bar.set_postfix(loss=f"{loss.item():.4f}", obj=f"{object_mse:.4f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
-                save_checkpoint(out, model, optimizer, step, info)
+                save_training(out, state, model, optimizer, step, info)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .autoencoder import FrameAutoencoder, load_autoencoder, to_unit
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import resume_training, save_training
 from .data import load_training_set
 from .denoiser import VideoDenoiser
 from .text import PromptEncoder
@@ -43,7 +43,8 @@ def encode_clips(autoencoder: FrameAutoencoder, videos: np.ndarray, chunk: int =
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20000)
-    parser.add_argument("--out", default="checkpoints/denoiser.safetensors")
+    parser.add_argument("--out", default="checkpoints/denoiser.safetensors", help="shipped weights (model only)")
+    parser.add_argument("--state", default="", help="training state with the optimizer (default train_state/<out name>)")
     parser.add_argument("--autoencoder", default="checkpoints/autoencoder.safetensors")
     parser.add_argument("--clips-per-family", type=int, default=48)
     parser.add_argument("--batch", type=int, default=4)
@@ -68,11 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     model = build_model()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     out = Path(args.out)
-    step = 0
-    if out.exists():
-        step, _ = load_checkpoint(out, model, optimizer)
-        print(f"resumed {out} at step {step}")
-    info = {**{k: v for k, v in vars(args).items() if k not in ("out", "threads")}, "latent_mean": mean,
+    state = Path(args.state) if args.state else Path("train_state") / out.name
+    step = resume_training(out, state, model, optimizer)
+    info = {**{k: v for k, v in vars(args).items() if k not in ("out", "state", "threads")}, "latent_mean": mean,
             "latent_std": std, "autoencoder_step": ae_step, "training_clips": len(data.videos)}
     rng = np.random.default_rng([args.seed, step])
     log_path = out.with_suffix(".log.csv")
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
                 log_file.flush()
                 bar.set_postfix(loss=f"{loss.item():.4f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
-                save_checkpoint(out, model, optimizer, step, info)
+                save_training(out, state, model, optimizer, step, info)
 
 
 if __name__ == "__main__":
