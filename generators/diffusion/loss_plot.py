@@ -1,0 +1,49 @@
+"""Plot the training loss logs of the bundled model (for its model card).
+
+    python -m generators.diffusion.loss_plot [--out checkpoints/loss.png]
+
+Reads checkpoints/autoencoder.log.csv and checkpoints/denoiser.log.csv (written every 10 steps
+by the trainers) and draws each stage's loss and its loss on object cells, with a rolling mean
+over 20 log rows (200 steps), on a log scale.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+STAGES = ("autoencoder", "denoiser")
+ROLLING_ROWS = 20
+
+
+def plot(folder: Path, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(STAGES), figsize=(10, 3.5))
+    for axis, stage in zip(axes, STAGES):
+        log = pd.read_csv(folder / f"{stage}.log.csv")
+        for column, label in (("loss", "weighted loss"), ("object_mse", "MSE on object cells")):
+            axis.plot(log["step"], log[column].rolling(ROLLING_ROWS, min_periods=1).mean(), label=label)
+        axis.set(title=f"{stage} ({int(log['step'].iloc[-1])} steps)", xlabel="step", yscale="log")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(out, dpi=100)
+    plt.close(figure)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", default="checkpoints")
+    parser.add_argument("--out", default="checkpoints/loss.png")
+    args = parser.parse_args()
+    print(plot(Path(args.folder), Path(args.out)))
+
+
+if __name__ == "__main__":
+    main()
