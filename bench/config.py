@@ -41,6 +41,13 @@ class RunConfig:
     cache_dir: str = ""
     """Ground-truth cache; empty means $PHYSCHECK_CACHE or the platform's user cache folder."""
     batch_size: int = 8
+    """Clips per generator call; the batches are fixed by the suite order (see bench/executor.py)."""
+    executor: str = "local"
+    """local: a process pool on this machine."""
+    workers: int = 0
+    """Worker processes; 0 = every core. The scores do not depend on it."""
+    torch_threads: int = 1
+    """torch threads per worker (a model's output can change in the last bit with the thread count)."""
     write_videos: bool = True
     seed: int = 0
     """Seed handed to the generator with every request."""

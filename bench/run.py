@@ -8,7 +8,7 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -18,17 +18,22 @@ import pandas as pd
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from generators import GENERATORS, GenerationRequest, Generator, MissingVideoError, Video, VideoFormatError, write_mp4
+from generators import GENERATORS, GenerationRequest, Generator, MissingVideoError, Video, VideoFormatError
 from metrics import METRICS, FailureEvent, MetricScore, evaluate
-from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, GroundTruthCache, ScenarioSpec, build_specs, cache_dir
+from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, ScenarioSpec, build_specs
 
 from .config import RunConfig, SuiteConfig
+from .executor import WorkerSetup, run_local, work_batches, worker_count
 from .results import ClipRecord, RunFolder, summary_markdown, write_atomic
 
 log = logging.getLogger(__name__)
 
 PACKAGES = ("physcheck", "torch", "pybullet", "numpy", "scipy", "pandas", "pyarrow", "opencv-python-headless", "av",
             "hydra-core")
+
+
+EXECUTORS = {"local": run_local}
+"""executor= names: each runs (setup, batches, workers, on_done(clip count))."""
 
 
 class ConfigError(ValueError):
@@ -130,11 +135,6 @@ def score_outcome(clip: Clip, outcome: Video | ClipFailure, metric_names: Sequen
     return record
 
 
-def batches(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def package_versions() -> dict[str, str]:
     versions = {}
     for name in PACKAGES:
@@ -182,10 +182,12 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         raise ConfigError(f"batch_size must be at least 1, got {cfg.batch_size}")
     generator_options = OmegaConf.to_container(cfg.generator, resolve=True) if OmegaConf.is_config(cfg.generator) \
         else dict(cfg.generator)
-    batch_clips: dict[str, Clip] = {}
-    generator = make_generator(generator_options, ground_truth=batch_clips.__getitem__)
+    if cfg.workers < 0:
+        raise ConfigError(f"workers must be 0 (every core) or more, got {cfg.workers}")
+    if cfg.executor not in EXECUTORS:
+        raise ConfigError(f"Unknown executor {cfg.executor!r}. Available: {', '.join(EXECUTORS)}")
+    generator = make_generator(generator_options, ground_truth=lambda clip_id: None)
 
-    cache = GroundTruthCache(cache_dir(cfg.cache_dir))
     folder = RunFolder(run_dir)
     suite_hash = hashlib.sha256("".join(spec.spec_hash for spec in specs).encode()).hexdigest()[:16]
     run_fingerprint = fingerprint(suite_hash, generator_options, metric_names, cfg.seed)
@@ -212,19 +214,14 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     }
     folder.write_manifest(manifest)
 
-    pending = [spec for spec in specs if not folder.has_record(spec.spec_hash)]
-    with tqdm(total=len(specs), initial=len(specs) - len(pending), desc=f"run {generator_options['name']}",
+    setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
+                        list(cfg.plugins), cfg.torch_threads)
+    work = list(work_batches(specs, cfg.batch_size, lambda spec: folder.has_record(spec.spec_hash)))
+    pending = sum(not folder.has_record(spec.spec_hash) for batch in work for spec in batch)
+    workers = worker_count(cfg.workers)
+    with tqdm(total=len(specs), initial=len(specs) - pending, desc=f"run {generator_options['name']}",
               unit="clip", disable=not progress) as bar:
-        for batch in batches(pending, cfg.batch_size):
-            batch_clips.clear()
-            batch_clips.update({spec.clip_id: cache.get(spec) for spec in batch})
-            requests = [GenerationRequest.from_clip(batch_clips[spec.clip_id], seed=cfg.seed) for spec in batch]
-            for spec, outcome in zip(batch, generate_safely(generator, requests)):
-                clip = batch_clips[spec.clip_id]
-                if isinstance(outcome, Video) and cfg.write_videos:
-                    write_mp4(folder.video_path(spec.clip_id), outcome.frames, outcome.fps)
-                folder.write_record(score_outcome(clip, outcome, metric_names))
-                bar.update()
+        EXECUTORS[cfg.executor](setup, work, workers, bar.update)
 
     records = [folder.read_record(spec.spec_hash) for spec in specs]
     scores, failures = folder.write_tables(records)

@@ -1,0 +1,124 @@
+"""Where the clips of a run are processed: in this process, or a pool of worker processes.
+
+The work is cut into batches of `batch_size` clips in suite order, the same batches whatever the
+number of workers or how often the run was resumed (a batch with a finished clip is generated
+again whole, and only its missing records are written), and every worker runs torch with the
+same thread count: a generator's output can depend on its batch and on torch's thread count in
+the last bit, so fixing both is what makes a run's scores identical to the bit for any worker
+count. Each worker builds the generator once (a model loads once per worker, not once per clip)
+and writes each clip's video and record itself, atomically.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from generators import GenerationRequest, Generator, Video, write_mp4
+from simulators import Clip, GroundTruthCache, ScenarioSpec, cache_dir
+
+from .results import RunFolder
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """Everything a worker needs to build its generator and write results (picklable)."""
+
+    generator_options: dict[str, Any]
+    metric_names: list[str]
+    cache_dir: str
+    run_dir: str
+    write_videos: bool
+    seed: int
+    plugins: list[str] = field(default_factory=list)
+    torch_threads: int = 1
+
+
+class Worker:
+    """One process's generator, ground-truth cache and run folder."""
+
+    def __init__(self, setup: WorkerSetup) -> None:
+        from .run import import_plugins, make_generator
+
+        import_plugins(setup.plugins)
+        self.setup = setup
+        self.clips: dict[str, Clip] = {}
+        self.generator: Generator = make_generator(setup.generator_options, ground_truth=self.clips.__getitem__)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(setup.torch_threads)
+        self.cache = GroundTruthCache(cache_dir(setup.cache_dir))
+        self.folder = RunFolder(setup.run_dir)
+
+    def process(self, batch: Sequence[ScenarioSpec]) -> int:
+        """Generate and score one batch; write the records still missing. Returns how many were written."""
+        from .run import generate_safely, score_outcome
+
+        self.clips.clear()
+        self.clips.update({spec.clip_id: self.cache.get(spec) for spec in batch})
+        requests = [GenerationRequest.from_clip(self.clips[spec.clip_id], seed=self.setup.seed) for spec in batch]
+        written = 0
+        for spec, outcome in zip(batch, generate_safely(self.generator, requests)):
+            if self.folder.has_record(spec.spec_hash):
+                continue
+            if isinstance(outcome, Video) and self.setup.write_videos:
+                write_mp4(self.folder.video_path(spec.clip_id), outcome.frames, outcome.fps)
+            self.folder.write_record(score_outcome(self.clips[spec.clip_id], outcome, self.setup.metric_names))
+            written += 1
+        self.clips.clear()
+        return written
+
+
+def work_batches(specs: Sequence[ScenarioSpec], batch_size: int, done: Callable[[ScenarioSpec], bool]
+                 ) -> Iterator[Sequence[ScenarioSpec]]:
+    """The fixed batches of the suite that still hold an unfinished clip."""
+    for start in range(0, len(specs), batch_size):
+        batch = specs[start:start + batch_size]
+        if not all(done(spec) for spec in batch):
+            yield batch
+
+
+def worker_count(requested: int) -> int:
+    """0 means every core this process may use."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_WORKER: Worker | None = None
+
+
+def _start_worker(setup: WorkerSetup) -> None:
+    global _WORKER
+    _WORKER = Worker(setup)
+
+
+def _process_in_worker(batch: Sequence[ScenarioSpec]) -> int:
+    assert _WORKER is not None, "worker not started"
+    return _WORKER.process(batch)
+
+
+def run_local(setup: WorkerSetup, batches: list[Sequence[ScenarioSpec]], workers: int,
+              on_done: Callable[[int], None]) -> None:
+    """Process the batches with `workers` processes (1: in this process); on_done(clips) after each batch."""
+    if not batches:
+        return
+    workers = min(workers, len(batches))
+    if workers == 1:
+        worker = Worker(setup)
+        for batch in batches:
+            worker.process(batch)
+            on_done(len(batch))
+        return
+    context = multiprocessing.get_context("spawn")  # fork after torch's threads start can deadlock
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(setup,)) as pool:
+        futures = {pool.submit(_process_in_worker, batch): len(batch) for batch in batches}
+        for future in as_completed(futures):
+            future.result()
+            on_done(futures[future])
