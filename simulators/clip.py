@@ -89,10 +89,16 @@ class Clip:
         return [obj for obj in self.objects if obj.tracked]
 
     def track_matrix(self, column: str) -> np.ndarray:
-        """(T, K) array of one track column over the K tracked objects, in tracked_objects order."""
-        names = [obj.name for obj in self.tracked_objects]
-        table = self.tracks.pivot(index="t", columns="object", values=column)
-        return table.reindex(columns=names).to_numpy()
+        """(T, K) array of one track column over the K tracked objects, in tracked_objects order.
+        Read-only: computed once per column (every metric reads the same few columns)."""
+        cached = self.__dict__.setdefault("_track_matrices", {})
+        if column not in cached:
+            names = [obj.name for obj in self.tracked_objects]
+            table = self.tracks.pivot(index="t", columns="object", values=column)
+            matrix = table.reindex(columns=names).to_numpy()
+            matrix.flags.writeable = False
+            cached[column] = matrix
+        return cached[column]
 
     # ----------------------------------------------------------------------------- storage
     def save(self, folder: str | os.PathLike) -> Path:
