@@ -1,5 +1,5 @@
 """The Generator interface, the reference generators, and adapters for outside videos."""
-from . import baselines, folder, linear  # noqa: F401  (registration)
+from . import baselines, folder, linear, physical_variance  # noqa: F401  (registration)
 from .base import GENERATORS, GenerationRequest, Generator, GroundTruth, Video
 from .diffusion import generator as _diffusion  # noqa: F401  (registration; torch loads only when used)
 from .folder import MissingVideoError

@@ -44,7 +44,8 @@ class Corruption:
 
     fn(clip, severity in (0, 1]) -> uint8 (T, H, W, 3); the context frames are never touched.
     harmful: a physics failure the metrics must catch; expected_tag: the failure tag it should
-    raise ('' for harmless ones, which must raise none).
+    raise ('' for harmless ones, which must raise none); also_expected: further tags it should
+    raise (a reversed clip diverges from the truth and is also time reversed).
     """
 
     name: str
@@ -52,14 +53,20 @@ class Corruption:
     harmful: bool
     expected_tag: str
     description: str
+    also_expected: tuple[str, ...] = ()
+
+    @property
+    def expected_tags(self) -> tuple[str, ...]:
+        return (self.expected_tag, *self.also_expected) if self.expected_tag else self.also_expected
 
 
 CORRUPTIONS: Registry[Corruption] = Registry("corruption")
 
 
-def corruption(name: str, *, harmful: bool, expected_tag: str = ""):
+def corruption(name: str, *, harmful: bool, expected_tag: str = "", also_expected: tuple[str, ...] = ()):
     def decorate(fn):
-        CORRUPTIONS.add(name, Corruption(name, fn, harmful, expected_tag, (fn.__doc__ or "").strip().splitlines()[0]))
+        CORRUPTIONS.add(name, Corruption(name, fn, harmful, expected_tag, (fn.__doc__ or "").strip().splitlines()[0],
+                                         tuple(also_expected)))
         return fn
 
     return decorate
@@ -77,7 +84,7 @@ def most_visible_object(clip: Clip, start: int) -> int:
     return int(np.argmax(visible.sum(axis=0)))
 
 
-@corruption("vanish", harmful=True, expected_tag="object_vanished")
+@corruption("vanish", harmful=True, expected_tag="object_vanished", also_expected=("count_changed",))
 def vanish(clip: Clip, severity: float) -> np.ndarray:
     """The most visible object is painted out from the onset frame on."""
     start = onset(clip, severity)
@@ -85,7 +92,7 @@ def vanish(clip: Clip, severity: float) -> np.ndarray:
     return paint_out(clip.video, clip.seg, target.id, start)
 
 
-@corruption("appear", harmful=True, expected_tag="object_appeared")
+@corruption("appear", harmful=True, expected_tag="object_appeared", also_expected=("count_changed",))
 def appear(clip: Clip, severity: float) -> np.ndarray:
     """A disc of a colour no object has, the size of an object, appears in an empty corner."""
     start = onset(clip, severity)
@@ -110,8 +117,14 @@ def teleport(clip: Clip, severity: float) -> np.ndarray:
     u = clip.track_matrix("seg_u")[start:, k]
     direction = -1 if np.nanmean(u) > width / 2 else 1
     shift = int(round(direction * (0.1 + 0.2 * severity) * width))
-    for t in range(start, clip.spec.n_frames):
-        ys, xs = np.nonzero(clip.seg[t] == target.id)
+    return paste_shifted(out, clip, target.id, start, shift)
+
+
+def paste_shifted(out: np.ndarray, clip: Clip, object_id: int, from_frame: int, shift: int) -> np.ndarray:
+    """Paste the object's true pixels `shift` px to the right (left if negative) into `out` from `from_frame` on."""
+    width = clip.spec.resolution[1]
+    for t in range(from_frame, clip.spec.n_frames):
+        ys, xs = np.nonzero(clip.seg[t] == object_id)
         keep = (xs + shift >= 0) & (xs + shift < width)
         out[t, ys[keep], xs[keep] + shift] = clip.video[t, ys[keep], xs[keep]]
     return out
@@ -126,7 +139,7 @@ def freeze(clip: Clip, severity: float) -> np.ndarray:
     return out
 
 
-@corruption("time_reverse", harmful=True, expected_tag="trajectory_diverged")
+@corruption("time_reverse", harmful=True, expected_tag="trajectory_diverged", also_expected=("time_reversed",))
 def time_reverse(clip: Clip, severity: float) -> np.ndarray:
     """The frames from the onset on are played backwards."""
     start = onset(clip, severity)
@@ -207,3 +220,7 @@ def _palette() -> list[tuple[int, int, int]]:
     from simulators.families.base import PALETTE
 
     return [rgb for _, rgb in PALETTE]
+
+
+# Corruptions kept beside the metrics they prove (each module imports the helpers above).
+from . import corruptions_direction, corruptions_dynamics, corruptions_shape  # noqa: E402,F401

@@ -40,3 +40,13 @@ def runs(flags: np.ndarray) -> list[tuple[int, int]]:
     padded = np.concatenate([[False], np.asarray(flags, bool), [False]])
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
     return [(int(start), int(end)) for start, end in zip(edges[::2], edges[1::2])]
+
+
+def frames_or_reason(clip: Clip, observation: Observation) -> tuple[np.ndarray | None, str]:
+    """The observed uint8 (T, H, W, 3) frames for a metric that reads pixels, or (None, why not)."""
+    frames = observation.frames
+    if frames is None:
+        return None, "the observation holds no frames (observe() with the video keeps them)"
+    if frames.shape != clip.video.shape:
+        return None, f"video shape {frames.shape} differs from the ground truth's {clip.video.shape}"
+    return frames, ""

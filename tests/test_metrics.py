@@ -3,7 +3,7 @@ import pytest
 
 from generators import GENERATORS, GenerationRequest, read_video, write_mp4
 from generators.corruptions import paint_in, paint_out
-from metrics import DEFAULT_METRICS, METRICS, evaluate, observe
+from metrics import DEFAULT_METRICS, METRICS, PHYSICS_METRICS, evaluate, observe
 from simulators.families.base import PALETTE
 
 
@@ -25,7 +25,9 @@ def all_clips(core_clips):
 def test_oracle_scores_one_and_raises_nothing(core_clips):
     for clip in all_clips(core_clips):
         scores, events = scores_and_tags(generate("oracle", clip), clip)
-        assert scores == {"trajectory": 1.0, "permanence": 1.0}, clip.clip_id
+        assert set(scores) == set(DEFAULT_METRICS)
+        for metric, value in scores.items():
+            assert np.isnan(value) or value >= 0.999, (clip.clip_id, metric, value)
         assert events == [], clip.clip_id
 
 
@@ -78,13 +80,20 @@ def test_painted_in_ball_appears(core_clips):
             assert scores["permanence"] < 0.8
 
 
+H264_FLOORS = {"rigidity": 0.85, "direction": 0.75}
+"""rigidity reads shapes, which H.264 erodes; direction loses a pair or two of 10-35 on small fast parts
+(the chair's, the head's face marker): 0.79 at worst at crf 23."""
+
+
 def test_h264_keeps_scores_within_tolerance(core_clips, tmp_path):
     for clip in all_clips(core_clips):
         path = write_mp4(tmp_path / "clip.mp4", clip.video, clip.spec.fps, crf=23)
         frames, fps = read_video(path)
         assert frames.shape == clip.video.shape and fps == clip.spec.fps
         scores, events = scores_and_tags(frames, clip)
-        assert min(scores.values()) >= 0.95, (clip.clip_id, scores, events)
+        for metric in PHYSICS_METRICS:  # fidelity and Physics-IQ's MSE drop under compression by design
+            floor = H264_FLOORS.get(metric, 0.95)
+            assert np.isnan(scores[metric]) or scores[metric] >= floor, (clip.clip_id, metric, scores[metric], events)
 
 
 def test_garbage_scores_no_better_than_static(core_clips):
@@ -101,6 +110,8 @@ def test_garbage_scores_no_better_than_static(core_clips):
         for name, tail in garbage.items():
             scores, _ = scores_and_tags(np.concatenate([context, tail]), clip)
             for metric, value in scores.items():
+                if np.isnan(static[metric]):  # nothing to score on this clip (e.g. gravity on a chair)
+                    continue
                 assert value <= static[metric] + 1e-9, (clip.clip_id, name, metric, value, static[metric])
 
 
