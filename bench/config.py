@@ -7,8 +7,10 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from metrics import DEFAULT_METRICS
+
 CONF_DIR = Path(__file__).parent / "conf"
-GROUPS = ("suite", "generator")
+GROUPS = ("suite", "generator", "executor")
 
 
 @dataclass
@@ -35,17 +37,18 @@ class RunConfig:
     suite: SuiteConfig = field(default_factory=SuiteConfig)
     generator: Any = field(default_factory=lambda: {"name": "oracle"})
     """`name` picks the generator from the registry; every other key is passed to its constructor."""
-    metrics: list[str] = field(default_factory=lambda: ["trajectory", "permanence"])
+    metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     run_id: str = "${now:%Y%m%d-%H%M%S}-${generator.name}-${suite.name}"
     runs_dir: str = "runs"
     cache_dir: str = ""
     """Ground-truth cache; empty means $PHYSCHECK_CACHE or the platform's user cache folder."""
     batch_size: int = 8
     """Clips per generator call; the batches are fixed by the suite order (see bench/executor.py)."""
-    executor: str = "local"
-    """local: a process pool on this machine."""
+    executor: Any = field(default_factory=lambda: {"name": "local"})
+    """`name`: local (a process pool on this machine) or ray (Ray actors; `address` of a cluster, empty for a
+    local Ray instance). Every other key is passed to the executor (bench/executor.py)."""
     workers: int = 0
-    """Worker processes; 0 = every core. The scores do not depend on it."""
+    """Worker processes (Ray actors); 0 = every core (every CPU of the Ray cluster). The scores do not depend on it."""
     torch_threads: int = 1
     """torch threads per worker (a model's output can change in the last bit with the thread count)."""
     write_videos: bool = True
@@ -88,5 +91,5 @@ def register_configs() -> None:
 
 
 def available(group: str) -> list[str]:
-    """Names of the config files of one group (suite, generator)."""
+    """Names of the config files of one group (suite, generator, executor)."""
     return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))

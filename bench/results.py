@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics import FailureEvent, MetricScore
+from metrics import METRICS, FailureEvent, MetricScore
 
 SCORE_COLUMNS = ["clip_id", "family", "principle", "split", "seed", "metric", "value", "raw", "unit", "status", "reason"]
 """principle: the physical principle the clip's family tests (gravity, momentum, ...)."""
@@ -48,6 +48,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, fsync, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o666 & ~umask)  # mkstemp's 0600 would hide results from the rest of a shared server
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
@@ -115,10 +118,28 @@ def tables(records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return scores, failures
 
 
+NOT_PHYSICS = ("fidelity", "physics-iq")
+"""Metric principles reported beside the physics score, never inside it: how the pixels look, and
+Physics-IQ's motion-mask numbers (kept for comparison with that benchmark; they would count the
+same motion a second time)."""
+
+
+def is_physics_metric(name: str) -> bool:
+    """True for a metric that scores physics; unregistered names (an older run's) count as physics."""
+    return name not in METRICS or METRICS.get(name).principle not in NOT_PHYSICS
+
+
+def physics_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows of scores.parquet that enter the physics score (fidelity metrics left out)."""
+    if "metric" not in scores.columns:
+        return scores
+    return scores[[is_physics_metric(name) for name in scores["metric"]]]
+
+
 def overall_scores(scores: pd.DataFrame) -> pd.Series:
     """The overall physics score per split: the mean over physical principles (equal weight each) of
-    the mean value of every (clip, metric) row of that principle; NaN values are left out."""
-    per_principle = scores.groupby(["split", "principle"])["value"].mean()
+    the mean value of every (clip, physics metric) row of that principle; NaN values are left out."""
+    per_principle = physics_rows(scores).groupby(["split", "principle"])["value"].mean()
     return per_principle.groupby("split").mean()
 
 
@@ -137,13 +158,24 @@ def summary_markdown(scores: pd.DataFrame, failures: pd.DataFrame, manifest: dic
     lines += ["Overall physics score (mean over principles, 1 = physically right): "
               + ", ".join(f"{split} {value:.3f}" for split, value in overall.items()), ""]
     columns = ["split", "metric"] if scores["split"].nunique() > 1 else "metric"  # eval and ood side by side
-    table = scores.pivot_table(index="family", columns=columns, values="value", aggfunc="mean")
-    table.loc["all"] = scores.pivot_table(columns=columns, values="value", aggfunc="mean").iloc[0]
-    by_principle = scores.pivot_table(index="principle", columns=columns, values="value", aggfunc="mean")
-    for frame in (table, by_principle):
-        frame.columns = [" ".join(column) if isinstance(column, tuple) else column for column in frame.columns]
-    lines += ["Mean score per family (1 = physically right):", "", table.round(3).to_markdown(), ""]
-    lines += ["Mean score per physical principle:", "", by_principle.round(3).to_markdown(), ""]
+    physics = physics_rows(scores)
+    beside = scores.drop(physics.index)
+
+    def pivot(rows: pd.DataFrame, index: str) -> pd.DataFrame:
+        table = rows.pivot_table(index=index, columns=columns, values="value", aggfunc="mean", dropna=False)
+        table.columns = [" ".join(column) if isinstance(column, tuple) else column for column in table.columns]
+        return table
+
+    if not physics.empty:
+        table = pivot(physics, "family")
+        table.loc["all"] = pivot(physics.assign(family="all"), "family").iloc[0]
+        lines += ["Mean physics score per family and metric (1 = physically right):", "", table.round(3).to_markdown(), ""]
+        lines += ["Mean physics score per physical principle:", "", pivot(physics, "principle").round(3).to_markdown(), ""]
+    if not beside.empty:
+        table = pivot(beside, "family")
+        table.loc["all"] = pivot(beside.assign(family="all"), "family").iloc[0]
+        lines += ["Beside the physics score (Physics-IQ mask metrics, visual fidelity; docs/metrics.md):", "",
+                  table.round(3).to_markdown(), ""]
     failed = scores.drop_duplicates("clip_id")
     failed = failed[failed["status"] != "ok"]
     lines.append(f"Failed clips (scored 0): {len(failed)}")
