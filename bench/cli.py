@@ -22,6 +22,12 @@ commands:
            e.g. physcheck train stage=denoiser steps=20000
   meta-eval  score every clip clean and under labelled corruptions; AUROC, tag recall, false positives
            e.g. physcheck meta-eval suite=core out=meta_eval/
+  gallery  a self-contained HTML page of the worst clips of each failure tag, with PNG contact sheets
+           e.g. physcheck gallery runs/<run_id> --per-tag 8   (physcheck gallery --help)
+  leaderboard  rank runs by the overall physics score with bootstrap intervals (md, csv, html)
+           e.g. physcheck leaderboard runs/model-a runs/model-b runs/static --out leaderboard/
+  compare  paired regression check of a candidate run against a baseline run; exit 1 on a regression
+           e.g. physcheck compare runs/step-1000 runs/step-2000 --threshold 0.02 --out compare/
 
 Options are hydra overrides; `physcheck run --cfg job` prints the full configuration.
 """
@@ -87,14 +93,17 @@ def _train_main(cfg: DictConfig) -> None:
 
 COMMANDS = {"run": ("run", _run_main), "export": ("export", _export_main),
             "meta-eval": ("meta_eval", _meta_eval_main), "train": ("train", _train_main)}
+ARGPARSE_COMMANDS = {"gallery": "bench.gallery", "leaderboard": "bench.leaderboard", "compare": "bench.compare"}
+"""Commands with their own argparse options (`physcheck <command> --help`): name -> module with main(argv)."""
 
 
 def check_overrides(command: str, config_name: str, overrides: list[str]) -> str | None:
     """One-line message for overrides that cannot compose (unknown group option, key or type), else None."""
     for override in overrides:
         key, _, value = override.partition("=")
-        if key in GROUPS and value and value not in available(key):
-            return f"Unknown {key} {value!r}. Available: {', '.join(available(key))}"
+        unknown = [option for option in value.split(",") if option not in available(key)] if key in GROUPS else []
+        if value and unknown:  # a comma-separated list is a multirun sweep over the group
+            return f"Unknown {key} {unknown[0]!r}. Available: {', '.join(available(key))}"
     if any(flag in overrides for flag in ("-m", "--multirun", "--help", "-h", "--hydra-help", "--info")) or any(
             o.startswith(("--cfg", "-c", "--")) for o in overrides):
         return None
@@ -119,8 +128,14 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, overrides = argv[0], argv[1:]
+    if command in ARGPARSE_COMMANDS:
+        import importlib
+
+        importlib.import_module(ARGPARSE_COMMANDS[command]).main(overrides)
+        return
     if command not in COMMANDS:
-        sys.stderr.write(f"physcheck: unknown command {command!r}. Available: {', '.join(COMMANDS)}\n")
+        sys.stderr.write(f"physcheck: unknown command {command!r}. "
+                         f"Available: {', '.join([*COMMANDS, *ARGPARSE_COMMANDS])}\n")
         sys.exit(2)
     register_configs()
     config_name, entry = COMMANDS[command]
