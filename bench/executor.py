@@ -1,4 +1,4 @@
-"""Where the clips of a run are processed: in this process, or a pool of worker processes.
+"""Where the clips of a run are processed: a pool of worker processes here, or Ray actors.
 
 The work is cut into batches of `batch_size` clips in suite order, the same batches whatever the
 number of workers or how often the run was resumed (a batch with a finished clip is generated
@@ -7,6 +7,11 @@ same thread count: a generator's output can depend on its batch and on torch's t
 the last bit, so fixing both is what makes a run's scores identical to the bit for any worker
 count. Each worker builds the generator once (a model loads once per worker, not once per clip)
 and writes each clip's video and record itself, atomically.
+
+Executors: `run_local` (a spawn process pool) and `run_ray` (one Ray actor per worker, on a local
+Ray instance or an existing cluster). Both take (setup, batches, workers, on_done) and call
+on_done(clips written) after each batch; workers=0 means every core (on Ray: every CPU of the
+cluster).
 """
 from __future__ import annotations
 
@@ -106,19 +111,73 @@ def _process_in_worker(batch: Sequence[ScenarioSpec]) -> int:
 
 def run_local(setup: WorkerSetup, batches: list[Sequence[ScenarioSpec]], workers: int,
               on_done: Callable[[int], None]) -> None:
-    """Process the batches with `workers` processes (1: in this process); on_done(clips) after each batch."""
+    """Process the batches with `workers` processes (0: every core; 1: in this process)."""
     if not batches:
         return
-    workers = min(workers, len(batches))
+    workers = min(worker_count(workers), len(batches))
     if workers == 1:
         worker = Worker(setup)
         for batch in batches:
-            worker.process(batch)
-            on_done(len(batch))
+            on_done(worker.process(batch))
         return
     context = multiprocessing.get_context("spawn")  # fork after torch's threads start can deadlock
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(setup,)) as pool:
-        futures = {pool.submit(_process_in_worker, batch): len(batch) for batch in batches}
-        for future in as_completed(futures):
-            future.result()
-            on_done(futures[future])
+        for future in as_completed([pool.submit(_process_in_worker, batch) for batch in batches]):
+            on_done(future.result())
+
+
+RAY_MISSING = "executor=ray needs Ray, which is not installed: pip install 'physcheck[ray]'"
+
+
+def ray_installed() -> bool:
+    """Whether the optional Ray extra can be imported."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def connect_ray(address: str, workers: int) -> None:
+    """ray.init: the cluster at `address`, or a new local instance with `workers` CPUs when it is empty."""
+    import ray
+
+    from .run import ConfigError
+
+    try:
+        ray.init(address=address or None, num_cpus=None if address else worker_count(workers),
+                 include_dashboard=False, log_to_driver=False)
+    except (ConnectionError, ValueError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"executor.address={address}: cannot connect to Ray ({message}); start the cluster "
+                          "(`ray start --head`) or leave executor.address empty for a local Ray instance") from error
+
+
+def run_ray(setup: WorkerSetup, batches: list[Sequence[ScenarioSpec]], workers: int,
+            on_done: Callable[[int], None], address: str = "") -> None:
+    """Process the batches on one Ray actor per worker, each holding one Worker (so one loaded model).
+
+    address: an existing cluster (`auto`, `ray://head:10001`, ...); empty starts a local Ray instance
+    with `workers` CPUs, shut down at the end. Ray's ActorPool hands each idle actor the next batch.
+    On a cluster every node must see run_dir (a shared filesystem) and have physcheck installed.
+    """
+    import ray
+    from ray.util import ActorPool
+
+    if not batches:
+        return
+    started_here = not ray.is_initialized()
+    if started_here:
+        connect_ray(address, workers)
+    actors = []
+    try:
+        count = min(workers or max(1, int(ray.cluster_resources().get("CPU", 1))), len(batches))
+        actor_class = ray.remote(num_cpus=1)(Worker)
+        actors = [actor_class.remote(setup) for _ in range(count)]
+        for written in ActorPool(actors).map_unordered(lambda actor, batch: actor.process.remote(batch), batches):
+            on_done(written)
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        if started_here:
+            ray.shutdown()

@@ -23,7 +23,7 @@ from metrics import METRICS, FailureEvent, MetricScore, evaluate
 from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, ScenarioSpec, build_specs
 
 from .config import RunConfig, SuiteConfig
-from .executor import WorkerSetup, run_local, work_batches, worker_count
+from .executor import RAY_MISSING, WorkerSetup, ray_installed, run_local, run_ray, work_batches
 from .results import ClipRecord, RunFolder, summary_markdown, write_atomic
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ PACKAGES = ("physcheck", "torch", "pybullet", "numpy", "scipy", "pandas", "pyarr
             "hydra-core")
 
 
-EXECUTORS = {"local": run_local}
-"""executor= names: each runs (setup, batches, workers, on_done(clip count))."""
+EXECUTORS = {"local": run_local, "ray": run_ray}
+"""executor.name -> a function (setup, batches, workers, on_done(clips written), **the executor's other keys)."""
 
 
 class ConfigError(ValueError):
@@ -170,6 +170,11 @@ def import_plugins(modules: Sequence[str]) -> None:
             raise ConfigError(f"plugins: cannot import {module!r} ({error}); is it on PYTHONPATH?") from error
 
 
+def plain_dict(node: Any) -> dict[str, Any]:
+    """A config node (generator, executor) as a plain dict with interpolations resolved."""
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
+
+
 def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     """Run the benchmark into run_dir (resuming finished clips) and return scores.parquet as a frame."""
     import_plugins(cfg.plugins)
@@ -180,12 +185,15 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
             raise ConfigError(f"Unknown metric {name!r}. Available: {', '.join(METRICS.names())}")
     if cfg.batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {cfg.batch_size}")
-    generator_options = OmegaConf.to_container(cfg.generator, resolve=True) if OmegaConf.is_config(cfg.generator) \
-        else dict(cfg.generator)
+    generator_options = plain_dict(cfg.generator)
     if cfg.workers < 0:
         raise ConfigError(f"workers must be 0 (every core) or more, got {cfg.workers}")
-    if cfg.executor not in EXECUTORS:
-        raise ConfigError(f"Unknown executor {cfg.executor!r}. Available: {', '.join(EXECUTORS)}")
+    executor_options = plain_dict(cfg.executor)
+    executor = executor_options.pop("name", None)
+    if executor not in EXECUTORS:
+        raise ConfigError(f"Unknown executor {executor!r}. Available: {', '.join(EXECUTORS)}")
+    if executor == "ray" and not ray_installed():
+        raise ConfigError(RAY_MISSING)
     generator = make_generator(generator_options, ground_truth=lambda clip_id: None)
 
     folder = RunFolder(run_dir)
@@ -218,10 +226,9 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
                         list(cfg.plugins), cfg.torch_threads)
     work = list(work_batches(specs, cfg.batch_size, lambda spec: folder.has_record(spec.spec_hash)))
     pending = sum(not folder.has_record(spec.spec_hash) for batch in work for spec in batch)
-    workers = worker_count(cfg.workers)
     with tqdm(total=len(specs), initial=len(specs) - pending, desc=f"run {generator_options['name']}",
               unit="clip", disable=not progress) as bar:
-        EXECUTORS[cfg.executor](setup, work, workers, bar.update)
+        EXECUTORS[executor](setup, work, cfg.workers, bar.update, **executor_options)
 
     records = [folder.read_record(spec.spec_hash) for spec in specs]
     scores, failures = folder.write_tables(records)

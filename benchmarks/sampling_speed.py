@@ -22,6 +22,27 @@ from generators.base import GENERATORS, GenerationRequest  # noqa: E402
 from simulators import make_spec, simulate  # noqa: E402
 
 
+class StopWatch:
+    """Seconds spent inside a module's forward calls while the context is open (torch hooks)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.module, self.seconds, self._started = module, 0.0, 0.0
+
+    def _start(self, module, inputs) -> None:
+        self._started = time.perf_counter()
+
+    def _stop(self, module, inputs, output) -> None:
+        self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> StopWatch:
+        self.hooks = [self.module.register_forward_pre_hook(self._start), self.module.register_forward_hook(self._stop)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for hook in self.hooks:
+            hook.remove()
+
+
 def requests_for(count: int) -> list[GenerationRequest]:
     families = ("free_fall", "projectile", "collision", "occlusion")
     requests = []
@@ -49,18 +70,12 @@ def main() -> None:
         generator.generate(chunk)  # warm-up
         best, denoiser_seconds = float("inf"), 0.0
         for _ in range(args.repeats):
-            spent = [0.0]
-            starts: list[float] = []
-            pre = denoiser.register_forward_pre_hook(lambda module, inputs: starts.append(time.perf_counter()))
-            post = denoiser.register_forward_hook(
-                lambda module, inputs, output: spent.__setitem__(0, spent[0] + time.perf_counter() - starts[-1]))
-            start = time.perf_counter()
-            generator.generate(chunk)
-            seconds = time.perf_counter() - start
-            pre.remove()
-            post.remove()
+            with StopWatch(denoiser) as watch:
+                start = time.perf_counter()
+                generator.generate(chunk)
+                seconds = time.perf_counter() - start
             if seconds < best:
-                best, denoiser_seconds = seconds, spent[0]
+                best, denoiser_seconds = seconds, watch.seconds
         print(f"| {batch} | {best:.2f} | {best / batch:.2f} | {60 * batch / best:.1f} | {denoiser_seconds / best:.0%} |")
 
 
