@@ -53,7 +53,9 @@ class RunConfig:
     """torch threads per worker (a model's output can change in the last bit with the thread count)."""
     write_videos: bool = True
     seed: int = 0
-    """Seed handed to the generator with every request."""
+    """Seed handed to the generator with every request (sample i of a scenario gets seed + i)."""
+    samples: int = 1
+    """Samples generated per scenario, each with its own seed; scores.parquet keeps every one."""
     plugins: list[str] = field(default_factory=list)
     """Modules imported before the generator is looked up (they register your own generators)."""
 

@@ -43,6 +43,30 @@ class WorkerSetup:
     torch_threads: int = 1
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One unit of work: sample `index` (0 .. samples-1) of a scenario, generated with seed run seed + index.
+
+    key names its record (clips/<key>.json) and video_name its video: the spec hash and clip id for
+    sample 0 (a run with samples=1 looks as it always did), with '.s<index>' appended for the others."""
+
+    spec: ScenarioSpec
+    index: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.spec.spec_hash if self.index == 0 else f"{self.spec.spec_hash}.s{self.index}"
+
+    @property
+    def video_name(self) -> str:
+        return self.spec.clip_id if self.index == 0 else f"{self.spec.clip_id}.s{self.index}"
+
+
+def samples_of(specs: Sequence[ScenarioSpec], samples: int) -> list[Sample]:
+    """Every scenario's samples, scenario by scenario, in suite order."""
+    return [Sample(spec, index) for spec in specs for index in range(samples)]
+
+
 class Worker:
     """One process's generator, ground-truth cache and run folder."""
 
@@ -58,31 +82,34 @@ class Worker:
         self.cache = GroundTruthCache(cache_dir(setup.cache_dir))
         self.folder = RunFolder(setup.run_dir)
 
-    def process(self, batch: Sequence[ScenarioSpec]) -> int:
+    def process(self, batch: Sequence[Sample]) -> int:
         """Generate and score one batch; write the records still missing. Returns how many were written."""
         from .run import generate_safely, score_outcome
 
         self.clips.clear()
-        self.clips.update({spec.clip_id: self.cache.get(spec) for spec in batch})
-        requests = [GenerationRequest.from_clip(self.clips[spec.clip_id], seed=self.setup.seed) for spec in batch]
+        self.clips.update({item.spec.clip_id: self.cache.get(item.spec) for item in batch})
+        requests = [GenerationRequest.from_clip(self.clips[item.spec.clip_id], seed=self.setup.seed + item.index)
+                    for item in batch]
         written = 0
-        for spec, outcome in zip(batch, generate_safely(self.generator, requests)):
-            if self.folder.has_record(spec.spec_hash):
+        for item, outcome in zip(batch, generate_safely(self.generator, requests)):
+            if self.folder.has_record(item.key):
                 continue
             if isinstance(outcome, Video) and self.setup.write_videos:
-                write_mp4(self.folder.video_path(spec.clip_id), outcome.frames, outcome.fps)
-            self.folder.write_record(score_outcome(self.clips[spec.clip_id], outcome, self.setup.metric_names))
+                write_mp4(self.folder.video_path(item.video_name), outcome.frames, outcome.fps)
+            record = score_outcome(self.clips[item.spec.clip_id], outcome, self.setup.metric_names)
+            record.sample = item.index
+            self.folder.write_record(record, item.key)
             written += 1
         self.clips.clear()
         return written
 
 
-def work_batches(specs: Sequence[ScenarioSpec], batch_size: int, done: Callable[[ScenarioSpec], bool]
-                 ) -> Iterator[Sequence[ScenarioSpec]]:
-    """The fixed batches of the suite that still hold an unfinished clip."""
-    for start in range(0, len(specs), batch_size):
-        batch = specs[start:start + batch_size]
-        if not all(done(spec) for spec in batch):
+def work_batches(items: Sequence[Sample], batch_size: int, done: Callable[[Sample], bool]
+                 ) -> Iterator[Sequence[Sample]]:
+    """The fixed batches of the run's samples that still hold an unfinished one."""
+    for start in range(0, len(items), batch_size):
+        batch = items[start:start + batch_size]
+        if not all(done(item) for item in batch):
             yield batch
 
 

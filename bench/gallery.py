@@ -116,7 +116,10 @@ class Entry:
 
 
 def select_entries(failures: pd.DataFrame, per_tag: int) -> dict[str, list[Entry]]:
-    """Per tag (most clips first), its per_tag worst clips by their worst event's severity."""
+    """Per tag (most clips first), its per_tag worst clips by their worst event's severity. With several
+    samples per scenario (`samples=k`), the first sample's failures and video are shown."""
+    if "sample" in failures.columns:
+        failures = failures[failures["sample"] == 0]
     ordered = failures.sort_values(["tag", "clip_id", "severity", "frame", "object"],
                                    ascending=[True, True, False, True, True], kind="mergesort")
     clip_counts = ordered.groupby("tag")["clip_id"].nunique()

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib
 import io
 import json
-import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ import pandas as pd
 from scipy import stats
 from tabulate import tabulate
 
+from . import results
 from .results import write_atomic
 
 CONFIDENCE = 0.95
@@ -148,39 +147,27 @@ def check_same_clips(runs: Sequence[Run]) -> None:
 
 # ------------------------------------------------------------------------------- physics vs fidelity
 
-_all_metrics_imported = False
-
-
-def metric_principle(name: str) -> str | None:
-    """The principle a metric is registered with, or None when no metric of that name is registered."""
-    global _all_metrics_imported
-    from metrics import METRICS
-
-    if name not in METRICS and not _all_metrics_imported:
-        _all_metrics_imported = True  # metrics/__init__ registers only the default ones
-        import metrics
-
-        for module in pkgutil.iter_modules(metrics.__path__):
-            try:
-                importlib.import_module(f"metrics.{module.name}")
-            except Exception:  # noqa: BLE001 - a broken optional metric module only loses its registration
-                continue
-    return METRICS.get(name).principle if name in METRICS else None
+def physics_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rows that enter the physics scores (bench.results.physics_rows: not fidelity, not Physics-IQ)."""
+    return results.physics_rows(scores)
 
 
 def is_fidelity(metric_names: pd.Series) -> pd.Series:
-    """True for rows of metrics registered under the 'fidelity' principle (image quality, not physics)."""
-    principles = {name: metric_principle(name) for name in metric_names.unique()}
-    return metric_names.map(principles).eq(FIDELITY)
-
-
-def physics_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    """Rows that enter the physics scores (every metric not registered as fidelity)."""
-    return scores[~is_fidelity(scores["metric"])]
+    """True for metrics reported beside the physics score (fidelity, Physics-IQ masks)."""
+    return ~metric_names.map(results.is_physics_metric).astype(bool)
 
 
 def fidelity_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores[is_fidelity(scores["metric"])]
+    """Rows reported beside the physics score: Physics-IQ's mask metrics and visual fidelity."""
+    return scores.drop(results.physics_rows(scores).index)
+
+
+def consistent_at_k(run: Run) -> tuple[float, int]:
+    """(share of scenarios where no sample raised a failure tag, k = samples per scenario)."""
+    samples = int(run.scores["sample"].max()) + 1 if "sample" in run.scores.columns else 1
+    tagged = set(run.failures["clip_id"])
+    scenarios = run.scores["clip_id"].unique()
+    return float(np.mean([clip_id not in tagged for clip_id in scenarios])), samples
 
 
 # ------------------------------------------------------------------------------ clip totals and stats
@@ -285,6 +272,9 @@ class Row:
     principles: dict[str, Estimate]
     families: dict[str, Estimate]
     fidelity: dict[str, Estimate]
+    consistent: float = float("nan")
+    """consistent@k: share of scenarios where none of the k samples raised a failure tag."""
+    samples: int = 1
     rank: int = 0
     band: str = ""
 
@@ -336,7 +326,8 @@ def leaderboard_row(run: Run, primary: str, seed: int, n_resamples: int) -> Row:
                failed=int((clips["status"] != "ok").sum()), overall=overall, gap=gap,
                principles=group_estimates(main, "principle", seed, n_resamples),
                families=group_estimates(main, "family", seed, n_resamples),
-               fidelity=group_estimates(split_rows(fidelity, primary), "metric", seed, n_resamples))
+               fidelity=group_estimates(split_rows(fidelity, primary), "metric", seed, n_resamples),
+               **dict(zip(("consistent", "samples"), consistent_at_k(run))))
 
 
 def overlaps(a: Estimate, b: Estimate) -> bool:
@@ -403,8 +394,8 @@ def main_table(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
     for row in board.rows:
         line = [row.band, row.run.label, row.role, *[_cell(row.overall, split) for split in board.splits]]
         line += [row.gap.text() if row.gap else "-"] if has_gap else []
-        body.append(line + [str(row.clips), str(row.failed)])
-    return headers + ["clips", "failed clips"], body
+        body.append(line + [f"{row.consistent:.3f} (k={row.samples})", str(row.clips), str(row.failed)])
+    return headers + ["consistent@k", "clips", "failed clips"], body
 
 
 def group_table(board: Leaderboard, attribute: str, names: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -422,6 +413,8 @@ def notes(board: Leaderboard) -> list[str]:
         f"resampling scenarios (clips); the overall score recomputes the principle mean on each resample).",
         f"Rank bands: rows whose overall {board.primary} intervals overlap share a band (e.g. 1-2); their "
         f"difference is within the noise of this suite and is not a win.",
+        "consistent@k: the share of scenarios where all k samples (`physcheck run samples=k`) raise no failure "
+        "tag; a model that gets a scene right once in k tries has not learned the law.",
         "Reference rows: ceiling = the ground truth itself (oracle); floor = static (nothing moves), reverse "
         "(the future played backwards), linear (inertia without gravity or collisions). A model that does "
         "not beat the floors has learned no physics.",
@@ -439,7 +432,7 @@ def leaderboard_markdown(board: Leaderboard, image_name: str) -> str:
     lines += [f"## Per family ({board.primary})", "",
               tabulate(*reversed(group_table(board, "families", board.families)), tablefmt="pipe"), ""]
     if board.fidelity_metrics:
-        lines += [f"## Fidelity (image quality; not part of the physics score, {board.primary})", "",
+        lines += [f"## Beside the physics score: Physics-IQ mask metrics and fidelity ({board.primary})", "",
                   tabulate(*reversed(group_table(board, "fidelity", board.fidelity_metrics)), tablefmt="pipe"), ""]
     lines += [f"![per-principle scores]({image_name})", ""]
     return "\n".join(lines)
@@ -464,7 +457,8 @@ def leaderboard_frame(board: Leaderboard) -> pd.DataFrame:
                                        ("fidelity", board.fidelity_metrics, row.fidelity)):
             for name in names:
                 record |= _estimate_columns(f"{kind} {name}", estimates.get(name))
-        records.append(record | {"clips": row.clips, "failed clips": row.failed})
+        records.append(record | {"consistent@k": row.consistent, "k": row.samples, "clips": row.clips,
+                                 "failed clips": row.failed})
     return pd.DataFrame(records)
 
 
@@ -518,7 +512,7 @@ def leaderboard_html(board: Leaderboard, png: bytes) -> str:
              f"<h2>Per family ({board.primary})</h2>",
              tabulate(*reversed(group_table(board, "families", board.families)), tablefmt="html")]
     if board.fidelity_metrics:
-        parts += ["<h2>Fidelity (image quality; not part of the physics score)</h2>",
+        parts += ["<h2>Beside the physics score: Physics-IQ mask metrics and fidelity</h2>",
                   tabulate(*reversed(group_table(board, "fidelity", board.fidelity_metrics)), tablefmt="html")]
     return "\n".join(parts + ["</body></html>", ""])
 

@@ -14,9 +14,9 @@ import pandas as pd
 
 from metrics import METRICS, FailureEvent, MetricScore
 
-SCORE_COLUMNS = ["clip_id", "family", "principle", "split", "seed", "metric", "value", "raw", "unit", "status", "reason"]
+SCORE_COLUMNS = ["clip_id", "sample", "family", "principle", "split", "seed", "metric", "value", "raw", "unit", "status", "reason"]
 """principle: the physical principle the clip's family tests (gravity, momentum, ...)."""
-FAILURE_COLUMNS = ["clip_id", "family", "principle", "split", "seed", "tag", "frame", "object", "severity", "message"]
+FAILURE_COLUMNS = ["clip_id", "sample", "family", "principle", "split", "seed", "tag", "frame", "object", "severity", "message"]
 
 
 @dataclass
@@ -32,6 +32,8 @@ class ClipRecord:
     status: str
     scores: list[MetricScore] = field(default_factory=list)
     events: list[FailureEvent] = field(default_factory=list)
+    sample: int = 0
+    """Which of the run's samples of this scenario (0 .. samples-1; seed = run seed + sample)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), allow_nan=True)
@@ -70,20 +72,22 @@ class RunFolder:
         self.clips = self.path / "clips"
         self.videos = self.path / "videos"
 
-    def record_path(self, spec_hash: str) -> Path:
-        return self.clips / f"{spec_hash}.json"
+    def record_path(self, key: str) -> Path:
+        """key: the spec hash, with '.s<sample>' for samples after the first (bench.executor.Sample.key)."""
+        return self.clips / f"{key}.json"
 
-    def video_path(self, clip_id: str) -> Path:
-        return self.videos / f"{clip_id}.mp4"
+    def video_path(self, name: str) -> Path:
+        """name: the clip id, with '.s<sample>' for samples after the first."""
+        return self.videos / f"{name}.mp4"
 
-    def has_record(self, spec_hash: str) -> bool:
-        return self.record_path(spec_hash).exists()
+    def has_record(self, key: str) -> bool:
+        return self.record_path(key).exists()
 
-    def write_record(self, record: ClipRecord) -> None:
-        write_atomic(self.record_path(record.spec_hash), record.to_json().encode())
+    def write_record(self, record: ClipRecord, key: str | None = None) -> None:
+        write_atomic(self.record_path(key or record.spec_hash), record.to_json().encode())
 
-    def read_record(self, spec_hash: str) -> ClipRecord:
-        return ClipRecord.from_json(self.record_path(spec_hash).read_text())
+    def read_record(self, key: str) -> ClipRecord:
+        return ClipRecord.from_json(self.record_path(key).read_text())
 
     def read_manifest(self) -> dict[str, Any] | None:
         path = self.path / "manifest.json"
@@ -105,7 +109,7 @@ def tables(records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """scores (one row per clip and metric) and failures (one row per event)."""
     score_rows, failure_rows = [], []
     for record in records:
-        keys = {"clip_id": record.clip_id, "family": record.family, "principle": record.principle,
+        keys = {"clip_id": record.clip_id, "sample": record.sample, "family": record.family, "principle": record.principle,
                 "split": record.split, "seed": record.seed}
         for metric in record.scores:
             score_rows.append({**keys, **asdict(metric), "status": record.status})
@@ -113,8 +117,8 @@ def tables(records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
             failure_rows.append({**keys, **{k: v for k, v in asdict(event).items() if k != "clip_id"}})
     scores = pd.DataFrame(score_rows, columns=SCORE_COLUMNS)
     failures = pd.DataFrame(failure_rows, columns=FAILURE_COLUMNS)
-    scores = scores.astype({"seed": np.int64, "value": np.float64, "raw": np.float64})
-    failures = failures.astype({"seed": np.int64, "frame": np.int64, "severity": np.float64})
+    scores = scores.astype({"sample": np.int64, "seed": np.int64, "value": np.float64, "raw": np.float64})
+    failures = failures.astype({"sample": np.int64, "seed": np.int64, "frame": np.int64, "severity": np.float64})
     return scores, failures
 
 

@@ -23,7 +23,7 @@ from metrics import METRICS, FailureEvent, MetricScore, evaluate
 from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, ScenarioSpec, build_specs
 
 from .config import RunConfig, SuiteConfig
-from .executor import RAY_MISSING, WorkerSetup, ray_installed, run_local, run_ray, work_batches
+from .executor import RAY_MISSING, WorkerSetup, ray_installed, run_local, run_ray, samples_of, work_batches
 from .results import ClipRecord, RunFolder, summary_markdown, write_atomic
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,8 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     for name in metric_names:
         if name not in METRICS:
             raise ConfigError(f"Unknown metric {name!r}. Available: {', '.join(METRICS.names())}")
+    if cfg.samples < 1:
+        raise ConfigError(f"samples must be at least 1, got {cfg.samples}")
     if cfg.batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {cfg.batch_size}")
     generator_options = plain_dict(cfg.generator)
@@ -219,18 +221,20 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         "started": (previous or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "finished": None,
         "clip_count": len(specs),
+        "samples": cfg.samples,
     }
     folder.write_manifest(manifest)
 
     setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
                         list(cfg.plugins), cfg.torch_threads)
-    work = list(work_batches(specs, cfg.batch_size, lambda spec: folder.has_record(spec.spec_hash)))
-    pending = sum(not folder.has_record(spec.spec_hash) for batch in work for spec in batch)
-    with tqdm(total=len(specs), initial=len(specs) - pending, desc=f"run {generator_options['name']}",
+    items = samples_of(specs, cfg.samples)
+    work = list(work_batches(items, cfg.batch_size, lambda item: folder.has_record(item.key)))
+    pending = sum(not folder.has_record(item.key) for batch in work for item in batch)
+    with tqdm(total=len(items), initial=len(items) - pending, desc=f"run {generator_options['name']}",
               unit="clip", disable=not progress) as bar:
         EXECUTORS[executor](setup, work, cfg.workers, bar.update, **executor_options)
 
-    records = [folder.read_record(spec.spec_hash) for spec in specs]
+    records = [folder.read_record(item.key) for item in items]
     scores, failures = folder.write_tables(records)
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     manifest["failed_clip_count"] = sum(record.status != "ok" for record in records)

@@ -174,3 +174,22 @@ def test_overall_score_weighs_each_principle_equally():
     overall = overall_scores(scores)
     assert overall["eval"] == pytest.approx((0.8 + 0.0) / 2)
     assert overall["ood"] == pytest.approx(0.5)
+
+
+def test_samples_keeps_every_sample_with_its_own_seed_and_leaderboard_reports_consistency(workdir):
+    from bench.leaderboard import consistent_at_k, load_run
+
+    result = physcheck("run", "suite=smoke", "suite.families=[free_fall,collision]", "suite.n_seeds=1",
+                       "generator=static", "samples=2", "metrics=[trajectory,permanence]", "run_id=samples",
+                       cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    folder = workdir / "runs" / "samples"
+    scores = pd.read_parquet(folder / "scores.parquet")
+    assert sorted(scores["sample"].unique()) == [0, 1] and len(scores) == 2 * 2 * 2
+    assert len(list((folder / "clips").glob("*.s1.json"))) == 2
+    assert len(list((folder / "videos").rglob("*.s1.mp4"))) == 2
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["samples"] == 2
+    share, k = consistent_at_k(load_run(folder))
+    tagged = set(pd.read_parquet(folder / "failures.parquet")["clip_id"])
+    assert k == 2 and share == pytest.approx(1 - len(tagged) / 2)

@@ -85,7 +85,7 @@ def test_differences_equal_pandas_and_the_gate_follows_the_threshold(tmp_path):
 
 def failures_for(clips: list[str], tag: str) -> pd.DataFrame:
     rows = [{"clip_id": clip, "family": clip.split("/")[0], "principle": "", "split": clip.split("/")[1], "seed": 0,
-             "tag": tag, "frame": 5, "object": "ball", "severity": 1.0, "message": ""} for clip in clips]
+             "sample": 0, "tag": tag, "frame": 5, "object": "ball", "severity": 1.0, "message": ""} for clip in clips]
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS).astype({"seed": np.int64, "frame": np.int64})
 
 

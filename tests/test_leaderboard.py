@@ -34,6 +34,8 @@ def write_run(folder: Path, generator: str, values: pd.DataFrame, version: int =
     scores["principle"] = scores["family"].map(FAMILIES).fillna("other")
     scores["seed"] = scores["clip_id"].str.rsplit("/", n=1).str[-1].astype(np.int64)
     scores["raw"], scores["unit"], scores["reason"] = 0.0, "", ""
+    if "sample" not in scores:
+        scores["sample"] = 0
     if "status" not in scores:
         scores["status"] = "ok"
     folder.mkdir(parents=True)
@@ -105,7 +107,7 @@ def test_fidelity_metrics_are_shown_apart_and_never_enter_the_overall_score(tmp_
     assert row["overall eval"] == pytest.approx(overall_scores(physics)["eval"])
     assert row["fidelity test_sharpness"] == pytest.approx(0.01)
     markdown = write_leaderboard(board, tmp_path / "out")
-    assert "## Fidelity" in markdown and "test_sharpness" in markdown.split("## Fidelity")[1]
+    assert "## Beside the physics score" in markdown and "test_sharpness" in markdown.split("## Beside the physics score")[1]
 
 
 def test_overlapping_intervals_share_a_rank_band_and_references_are_marked(tmp_path):
