@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .autoencoder import FrameAutoencoder, to_unit
+from .autoencoder import NORM, FrameAutoencoder, to_unit
 from .checkpoint import resume_training, save_training
 from .data import load_training_set
 
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng([args.seed, step])
     info = {k: v for k, v in vars(args).items() if k not in ("out", "state", "threads")}
     info["training_frames"] = int(len(frames))
+    info["norm"] = NORM
     with open(log_path, "a", newline="") as log_file, tqdm(total=args.steps, initial=step, desc="autoencoder") as bar:
         log = csv.writer(log_file)
         if new_log:
