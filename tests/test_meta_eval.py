@@ -16,10 +16,17 @@ def test_auroc_on_known_answers():
     assert auroc(np.array([0.5, 0.5]), np.array([0.5, 0.5])) == 0.5
 
 
+APPLIES_TO = {"bend": "chair", "head_over_rotation": "head_turn", "no_reemergence": "occlusion",
+              "misplaced_reemergence": "occlusion", "gravity_scale": "free_fall"}
+"""Corruptions of one kind of scene (a chair's parts, a head, an occluded object, a falling ball); the rest
+apply to the collision clip."""
+
+
 def test_corruptions_leave_the_context_alone_and_are_deterministic():
-    clip = simulate(make_spec("collision", "eval", 0))
-    n_context = clip.spec.n_context
+    clips = {family: simulate(make_spec(family, "eval", 0)) for family in {"collision", *APPLIES_TO.values()}}
     for name in CORRUPTIONS:
+        clip = clips[APPLIES_TO.get(name, "collision")]
+        n_context = clip.spec.n_context
         first = CORRUPTIONS.get(name).fn(clip, 0.5)
         assert first.shape == clip.video.shape and first.dtype == np.uint8, name
         assert np.array_equal(first[:n_context], clip.video[:n_context]), name
