@@ -175,8 +175,13 @@ def markdown(metric_table: pd.DataFrame, tag_table: pd.DataFrame, cfg: MetaEvalC
         f"Targets: AUROC >= {TARGETS['auroc']} and Spearman >= {TARGETS['spearman']} for a metric on its own "
         f"corruptions; recall >= {TARGETS['recall']}, false positives <= {TARGETS['fp_clean']:.0%} on clean clips "
         f"and <= {TARGETS['fp_harmless']:.0%} on each harmless corruption. Rows that miss a target say so.", "",
-        "## Metrics against harmful corruptions", "",
-        metric_table.round(3).to_markdown(index=False), "",
+        "## Each metric on its own corruptions", "",
+        "A metric's own corruptions are those whose expected tag it raises.", "",
+        metric_table[metric_table["own"]].drop(columns="own").round(3).to_markdown(index=False), "",
+        "## AUROC of every metric against every harmful corruption (moderate severity)", "",
+        "Off the diagonal of ownership a metric may well be blind (0.5): each principle has its own metric.", "",
+        metric_table.pivot(index="corruption", columns="metric", values="auroc")
+        .reindex(columns=list(dict.fromkeys(metric_table["metric"]))).round(2).to_markdown(), "",
         "## Failure tags", "",
         tag_table.round(3).to_markdown(index=False), "",
         *(["## False positives by family (share of clips raising any tag)", "",

@@ -9,7 +9,6 @@ from .base import FailureEvent, MetricOutput, register_metric
 from .common import evaluated_frames, runs, truth_hidden, truth_visible
 from .observation import Observation
 
-
 EDGE_GRACE_FRAMES = 1
 """A lost or wrongly seen run this short, while the truth has the object crossing the image's edge, costs
 score but raises no tag: a video one frame late (a duplicated frame) shows an object that is entering or
