@@ -140,7 +140,8 @@ class Shifted(Static):
 @pytest.mark.slow
 def test_a_plugin_generator_runs_with_its_own_options(workdir):
     (workdir / "mymodel.py").write_text(PLUGIN)
-    result = physcheck("run", "suite=smoke", "suite.n_seeds=1", "plugins=[mymodel]", "generator.name=shifted",
+    result = physcheck("run", "suite=smoke", "suite.n_seeds=1", "plugins=[mymodel]", "generator=plugin",
+                       "generator.name=shifted",
                        "+generator.pixels=3", "run_id=plugin", cwd=workdir)
     assert result.returncode == 0, result.stderr
     manifest = json.loads((workdir / "runs" / "plugin" / "manifest.json").read_text())
