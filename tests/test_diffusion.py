@@ -1,5 +1,6 @@
 """The bundled model's pieces: training reduces the loss, checkpoints resume exactly, sampling is deterministic."""
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -141,3 +142,20 @@ def test_autoencoder_latents_are_local_a_small_object_changes_only_nearby_cells(
         change = (autoencoder.encode(to_unit(ball)) - autoencoder.encode(to_unit(flat))).abs()[0].amax(dim=0)
     assert change[:4, :4].max() > 1e-3  # the cells over the ball see it
     assert change[12:, 12:].max() == 0.0  # cells 40+ px away (beyond the receptive field) do not
+
+
+def test_sampling_can_start_from_the_noised_last_context_frame():
+    model = tiny_model()
+    nn.init.normal_(model["denoiser"].out.weight, std=0.1)
+    context = np.random.default_rng(1).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    autoencoder = FrameAutoencoder(8, 16)
+    samples = {}
+    for start_sigma in (1.0, 0.3):
+        pipeline = VideoPipeline(autoencoder, model["denoiser"], model["prompts"], LatentScale(0.0, 1.0), steps=3,
+                                 start_sigma=start_sigma)
+        samples[start_sigma] = pipeline([context], ["x"], 8, [3])[0]
+        assert np.array_equal(samples[start_sigma][:4], context)
+        assert np.array_equal(samples[start_sigma], pipeline([context], ["x"], 8, [3])[0])
+    assert not np.array_equal(samples[1.0], samples[0.3])
+    with pytest.raises(ValueError, match="start_sigma"):
+        VideoPipeline(autoencoder, model["denoiser"], model["prompts"], LatentScale(0.0, 1.0), start_sigma=0.0)

@@ -15,7 +15,7 @@ class Diffusion(Generator):
 
     def __init__(self, checkpoint: str = "checkpoints/denoiser.safetensors",
                  autoencoder: str = "checkpoints/autoencoder.safetensors", steps: int = 12, batch_size: int = 8,
-                 threads: int = 0, **kwargs) -> None:
+                 threads: int = 0, start_sigma: float = 1.0, **kwargs) -> None:
         super().__init__(**kwargs)
         import torch
 
@@ -31,7 +31,8 @@ class Diffusion(Generator):
         model = build_model()
         self.step, info = load_checkpoint(self.paths[0], model)
         self.pipeline = VideoPipeline(frame_autoencoder, model["denoiser"], model["prompts"],
-                                      LatentScale(info["latent_mean"], info["latent_std"]), steps=steps)
+                                      LatentScale(info["latent_mean"], info["latent_std"]), steps=steps,
+                                      start_sigma=start_sigma)
         self.batch_size = batch_size
 
     @staticmethod

@@ -27,9 +27,13 @@ class LatentScale:
 
 class VideoPipeline:
     def __init__(self, autoencoder: FrameAutoencoder, denoiser: VideoDenoiser, prompt_encoder: PromptEncoder,
-                 scale: LatentScale, steps: int = 12) -> None:
+                 scale: LatentScale, steps: int = 12, start_sigma: float = 1.0) -> None:
+        """start_sigma < 1 starts from the last context frame repeated, noised to that level (SDEdit), and
+        spends the steps on sigmas start_sigma .. 0; 1 starts from pure noise."""
+        if not 0.0 < start_sigma <= 1.0:
+            raise ValueError(f"start_sigma must be in (0, 1], got {start_sigma}")
         self.autoencoder, self.denoiser, self.prompt_encoder = autoencoder.eval(), denoiser.eval(), prompt_encoder.eval()
-        self.scale, self.steps = scale, steps
+        self.scale, self.steps, self.start_sigma = scale, steps, start_sigma
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 (B, T, H, W, 3) -> standardised latents (B, T, C, h, w)."""
@@ -59,9 +63,14 @@ class VideoPipeline:
         noise = torch.stack([torch.randn(n_frames, channels, height, width, generator=torch.Generator().manual_seed(s))
                              for s in seeds])
         scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
-        scheduler.set_timesteps(self.steps)
+        if self.start_sigma < 1.0:
+            scheduler.set_timesteps(sigmas=np.linspace(self.start_sigma, self.start_sigma / self.steps, self.steps).tolist())
+            last = context_latents[:, -1:].expand(batch, n_frames, channels, height, width)
+            latents = (1 - self.start_sigma) * last + self.start_sigma * noise
+        else:
+            scheduler.set_timesteps(self.steps)
+            latents = noise.clone()  # the context rows are rewritten in place below
         prompt_embedding = self.prompt_encoder(prompts)
-        latents = noise.clone()  # the context rows are rewritten in place below
         for index, timestep in enumerate(scheduler.timesteps):
             sigma = scheduler.sigmas[index].expand(batch)
             latents[:, :n_context] = (1 - sigma[0]) * context_latents + sigma[0] * noise[:, :n_context]
