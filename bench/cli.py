@@ -35,10 +35,14 @@ Options are hydra overrides; `physcheck run --cfg job` prints the full configura
 
 def _refuse_on_config_error(command: str, work, cleanup=None) -> None:
     """Run work(); a ConfigError becomes one line on stderr and exit code 2 (after cleanup())."""
+    from .results import RunFolderBusy
     from .run import ConfigError
 
     try:
         work()
+    except RunFolderBusy as error:  # the folder belongs to the live run that holds it: touch nothing
+        sys.stderr.write(f"physcheck {command}: {error}\n")
+        sys.exit(2)
     except ConfigError as error:
         if cleanup is not None:
             cleanup()

@@ -1,10 +1,12 @@
 """Run folders: per-clip records written atomically, then scores/failures parquet and summary.md."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+class RunFolderBusy(RuntimeError):
+    """Another process holds the run folder's lock."""
+
+
 class RunFolder:
     """runs/<run_id>/: manifest.json, clips/<spec_hash>.json, scores.parquet, failures.parquet, summary.md, videos/."""
 
@@ -71,6 +77,31 @@ class RunFolder:
         self.path = Path(path)
         self.clips = self.path / "clips"
         self.videos = self.path / "videos"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on the folder (fcntl.flock on .lock) while a run writes to it. The kernel
+        drops the lock when its process dies, so a killed run's lock is never stale. RunFolderBusy when
+        another live process holds it."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                owner = handle.read().strip() or "another process"
+                raise RunFolderBusy(f"{self.path} is being written by another physcheck run ({owner}); wait for it, "
+                                    f"or pick another run_id=") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def record_path(self, key: str) -> Path:
         """key: the spec hash, with '.s<sample>' for samples after the first (bench.executor.Sample.key)."""

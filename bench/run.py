@@ -199,48 +199,49 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     generator = make_generator(generator_options, ground_truth=lambda clip_id: None)
 
     folder = RunFolder(run_dir)
-    suite_hash = hashlib.sha256("".join(spec.spec_hash for spec in specs).encode()).hexdigest()[:16]
-    run_fingerprint = fingerprint(suite_hash, generator_options, metric_names, cfg.seed)
-    previous = folder.read_manifest()
-    if previous is not None and previous.get("fingerprint") != run_fingerprint:
-        raise ConfigError(f"{folder.path} holds a run of another configuration; pick another run_id= to start anew")
-    manifest = {
-        "run_id": run_dir.name,
-        "fingerprint": run_fingerprint,
-        "suite": {"name": cfg.suite.name, "version": SUITE_VERSION, "hash": suite_hash,
-                  "config": OmegaConf.to_container(OmegaConf.structured(cfg.suite))},
-        "generator": {"name": generator_options["name"], "checksum": generator.checksum(), "config": generator_options},
-        "metrics": metric_names,
-        "seed": cfg.seed,
-        "config": {**OmegaConf.to_container(cfg, resolve=True), "run_id": run_dir.name}
-        if OmegaConf.is_config(cfg) else None,
-        "timing": {"n_frames": cfg.suite.n_frames, "fps": cfg.suite.fps, "n_context": cfg.suite.n_context,
-                   "resolution": list(cfg.suite.resolution)},
-        "packages": package_versions(),
-        "git_commit": git_commit(),
-        "started": (previous or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "finished": None,
-        "clip_count": len(specs),
-        "samples": cfg.samples,
-    }
-    folder.write_manifest(manifest)
+    with folder.locked():
+        suite_hash = hashlib.sha256("".join(spec.spec_hash for spec in specs).encode()).hexdigest()[:16]
+        run_fingerprint = fingerprint(suite_hash, generator_options, metric_names, cfg.seed)
+        previous = folder.read_manifest()
+        if previous is not None and previous.get("fingerprint") != run_fingerprint:
+            raise ConfigError(f"{folder.path} holds a run of another configuration; pick another run_id= to start anew")
+        manifest = {
+            "run_id": run_dir.name,
+            "fingerprint": run_fingerprint,
+            "suite": {"name": cfg.suite.name, "version": SUITE_VERSION, "hash": suite_hash,
+                      "config": OmegaConf.to_container(OmegaConf.structured(cfg.suite))},
+            "generator": {"name": generator_options["name"], "checksum": generator.checksum(), "config": generator_options},
+            "metrics": metric_names,
+            "seed": cfg.seed,
+            "config": {**OmegaConf.to_container(cfg, resolve=True), "run_id": run_dir.name}
+            if OmegaConf.is_config(cfg) else None,
+            "timing": {"n_frames": cfg.suite.n_frames, "fps": cfg.suite.fps, "n_context": cfg.suite.n_context,
+                       "resolution": list(cfg.suite.resolution)},
+            "packages": package_versions(),
+            "git_commit": git_commit(),
+            "started": (previous or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "finished": None,
+            "clip_count": len(specs),
+            "samples": cfg.samples,
+        }
+        folder.write_manifest(manifest)
 
-    setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
-                        list(cfg.plugins), cfg.torch_threads)
-    items = samples_of(specs, cfg.samples)
-    work = list(work_batches(items, cfg.batch_size, lambda item: folder.has_record(item.key)))
-    pending = sum(not folder.has_record(item.key) for batch in work for item in batch)
-    with tqdm(total=len(items), initial=len(items) - pending, desc=f"run {generator_options['name']}",
-              unit="clip", disable=not progress) as bar:
-        EXECUTORS[executor](setup, work, cfg.workers, bar.update, **executor_options)
+        setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
+                            list(cfg.plugins), cfg.torch_threads)
+        items = samples_of(specs, cfg.samples)
+        work = list(work_batches(items, cfg.batch_size, lambda item: folder.has_record(item.key)))
+        pending = sum(not folder.has_record(item.key) for batch in work for item in batch)
+        with tqdm(total=len(items), initial=len(items) - pending, desc=f"run {generator_options['name']}",
+                  unit="clip", disable=not progress) as bar:
+            EXECUTORS[executor](setup, work, cfg.workers, bar.update, **executor_options)
 
-    records = [folder.read_record(item.key) for item in items]
-    scores, failures = folder.write_tables(records)
-    manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    manifest["failed_clip_count"] = sum(record.status != "ok" for record in records)
-    folder.write_manifest(manifest)
-    summary = summary_markdown(scores, failures, manifest)
-    write_atomic(folder.path / "summary.md", summary.encode())
-    print(summary)
-    print(f"Results in {folder.path}")
-    return scores
+        records = [folder.read_record(item.key) for item in items]
+        scores, failures = folder.write_tables(records)
+        manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        manifest["failed_clip_count"] = sum(record.status != "ok" for record in records)
+        folder.write_manifest(manifest)
+        summary = summary_markdown(scores, failures, manifest)
+        write_atomic(folder.path / "summary.md", summary.encode())
+        print(summary)
+        print(f"Results in {folder.path}")
+        return scores

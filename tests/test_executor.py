@@ -119,3 +119,23 @@ def test_a_run_killed_midway_resumes_to_the_uninterrupted_scores(reference, work
     assert len(list((run_dir / "clips").glob("*.json"))) == CLIP_COUNT
     assert {path: path.stat().st_mtime_ns for path in left} == written_before  # finished clips were skipped
     assert_same_tables(run_dir, reference)
+
+
+def test_a_second_run_into_a_busy_run_folder_is_refused_and_a_dead_runs_lock_is_free(tmp_path):
+    from bench.results import RunFolder, RunFolderBusy
+
+    folder = RunFolder(tmp_path / "runs" / "busy")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, %r); from bench.results import RunFolder; "
+        "lock = RunFolder(%r).locked(); lock.__enter__(); print('held', flush=True); time.sleep(60)"
+    ) % (str(Path(__file__).parents[1]), str(folder.path))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunFolderBusy, match=f"pid {holder.pid}"):
+            with folder.locked():
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with folder.locked():  # the kernel dropped the dead holder's lock: nothing stale to clean
+        assert (folder.path / ".lock").read_text().startswith(f"pid {os.getpid()}")
