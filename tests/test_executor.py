@@ -126,9 +126,9 @@ def test_a_second_run_into_a_busy_run_folder_is_refused_and_a_dead_runs_lock_is_
 
     folder = RunFolder(tmp_path / "runs" / "busy")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, %r); from bench.results import RunFolder; "
-        "lock = RunFolder(%r).locked(); lock.__enter__(); print('held', flush=True); time.sleep(60)"
-    ) % (str(Path(__file__).parents[1]), str(folder.path))], stdout=subprocess.PIPE, text=True)
+        f"import sys, time; sys.path.insert(0, {str(Path(__file__).parents[1])!r}); from bench.results import RunFolder; "
+        f"lock = RunFolder({str(folder.path)!r}).locked(); lock.__enter__(); print('held', flush=True); time.sleep(60)"
+    )], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RunFolderBusy, match=f"pid {holder.pid}"):
