@@ -50,6 +50,8 @@ class RunConfig:
     workers: int = 0
     """Worker processes (Ray actors); 0 = every core (every CPU of the Ray cluster). The scores do not depend on it."""
     torch_threads: int = 1
+    generator_timeout_s: float = 0.0
+    """Per clip: a generator call running longer fails its clips (generator_error); 0 = no limit."""
     """torch threads per worker (a model's output can change in the last bit with the thread count)."""
     write_videos: bool = True
     seed: int = 0

@@ -41,6 +41,7 @@ class WorkerSetup:
     seed: int
     plugins: list[str] = field(default_factory=list)
     torch_threads: int = 1
+    generator_timeout_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class Worker:
         requests = [GenerationRequest.from_clip(self.clips[item.spec.clip_id], seed=self.setup.seed + item.index)
                     for item in batch]
         written = 0
-        for item, outcome in zip(batch, generate_safely(self.generator, requests)):
+        for item, outcome in zip(batch, generate_safely(self.generator, requests, self.setup.generator_timeout_s)):
             if self.folder.has_record(item.key):
                 continue
             if isinstance(outcome, Video) and self.setup.write_videos:

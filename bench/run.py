@@ -1,14 +1,17 @@
 """`physcheck run`: simulate the suite, generate, observe, score and write the run folder."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import logging
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -86,17 +89,45 @@ def make_generator(options: dict[str, Any], ground_truth) -> Generator:
         raise ConfigError(str(error)) from error
 
 
-def generate_safely(generator: Generator, requests: Sequence[GenerationRequest]) -> list[Video | ClipFailure]:
-    """Generate a batch; if the batch fails, retry each request alone so one bad clip fails alone."""
+class GeneratorTimeout(TimeoutError):
+    """The generator took longer than generator_timeout_s per clip."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise GeneratorTimeout in this thread after `seconds` (0: no limit). SIGALRM works in a process's
+    main thread only (where the local executor's workers run batches); elsewhere there is no limit."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise GeneratorTimeout(f"generation took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        videos = generator.generate(list(requests))
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def generate_safely(generator: Generator, requests: Sequence[GenerationRequest],
+                    timeout_per_clip: float = 0.0) -> list[Video | ClipFailure]:
+    """Generate a batch; if the batch fails (raises, returns garbage, or runs past timeout_per_clip seconds
+    per clip), retry each request alone so one bad clip fails alone."""
+    try:
+        with time_limit(timeout_per_clip * len(requests)):
+            videos = generator.generate(list(requests))
         if len(videos) != len(requests):
             raise RuntimeError(f"returned {len(videos)} videos for {len(requests)} requests")
         return [check_video(video, request) for video, request in zip(videos, requests)]
     except Exception:  # noqa: BLE001 - isolate the failing request below
         if len(requests) == 1:
             return [_failure(requests[0])]
-        return [outcome for request in requests for outcome in generate_safely(generator, [request])]
+        return [outcome for request in requests
+                for outcome in generate_safely(generator, [request], timeout_per_clip)]
 
 
 def _failure(request: GenerationRequest) -> ClipFailure:
@@ -183,6 +214,8 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     for name in metric_names:
         if name not in METRICS:
             raise ConfigError(f"Unknown metric {name!r}. Available: {', '.join(METRICS.names())}")
+    if cfg.generator_timeout_s < 0:
+        raise ConfigError(f"generator_timeout_s must be 0 (no limit) or more, got {cfg.generator_timeout_s}")
     if cfg.samples < 1:
         raise ConfigError(f"samples must be at least 1, got {cfg.samples}")
     if cfg.batch_size < 1:
@@ -227,7 +260,7 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         folder.write_manifest(manifest)
 
         setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
-                            list(cfg.plugins), cfg.torch_threads)
+                            list(cfg.plugins), cfg.torch_threads, cfg.generator_timeout_s)
         items = samples_of(specs, cfg.samples)
         work = list(work_batches(items, cfg.batch_size, lambda item: folder.has_record(item.key)))
         pending = sum(not folder.has_record(item.key) for batch in work for item in batch)

@@ -194,3 +194,41 @@ def test_samples_keeps_every_sample_with_its_own_seed_and_leaderboard_reports_co
     share, k = consistent_at_k(load_run(folder))
     tagged = set(pd.read_parquet(folder / "failures.parquet")["clip_id"])
     assert k == 2 and share == pytest.approx(1 - len(tagged) / 2)
+
+
+UNRELIABLE = '''
+import time
+from generators import GENERATORS, Generator, Video
+
+@GENERATORS.register("unreliable")
+class Unreliable(Generator):
+    """Hangs on free_fall seed 0, raises on seed 1, returns garbage on collision seed 0; static otherwise."""
+    def generate(self, requests):
+        out = []
+        for r in requests:
+            if r.clip_id == "free_fall/eval/00000":
+                time.sleep(60)
+            if r.clip_id == "free_fall/eval/00001":
+                raise RuntimeError("out of memory")
+            if r.clip_id == "collision/eval/00000":
+                out.append("not a video")
+                continue
+            out.append(Video(r.context[[-1] * r.n_frames].copy(), r.fps))
+        return out
+'''
+
+
+@pytest.mark.slow
+def test_a_generator_that_hangs_raises_or_returns_garbage_fails_only_those_clips(workdir):
+    (workdir / "unreliable.py").write_text(UNRELIABLE)
+    result = physcheck("run", "suite=smoke", "suite.families=[free_fall,collision]", "plugins=[unreliable]",
+                       "generator=plugin", "generator.name=unreliable", "generator_timeout_s=2", "batch_size=4",
+                       "metrics=[trajectory]", "run_id=unreliable", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    scores = pd.read_parquet(workdir / "runs" / "unreliable" / "scores.parquet").set_index("clip_id")
+    assert scores.loc["free_fall/eval/00000", "status"] == "generator_error"
+    assert "longer than 2 s" in scores.loc["free_fall/eval/00000", "reason"]
+    assert scores.loc["free_fall/eval/00001", "status"] == "generator_error"
+    assert "out of memory" in scores.loc["free_fall/eval/00001", "reason"]
+    assert scores.loc["collision/eval/00000", "status"] == "invalid_video"
+    assert (scores.loc["collision/eval/00001", "status"]) == "ok"
