@@ -58,6 +58,10 @@ def specs_from_suite(suite: SuiteConfig) -> list[ScenarioSpec]:
     for split in suite.splits:
         if split not in SPLITS:
             raise ConfigError(f"suite.splits: unknown split {split!r}. Available: {', '.join(SPLITS)}")
+    if len(suite.resolution) != 2:
+        raise ConfigError(f"suite.resolution must be [height, width], got {list(suite.resolution)}")
+    if suite.first_seed < 0:
+        raise ConfigError(f"suite.first_seed must be 0 or more, got {suite.first_seed}")
     if suite.n_seeds < 1:
         raise ConfigError(f"suite.n_seeds must be at least 1, got {suite.n_seeds}")
     try:
@@ -146,6 +150,19 @@ def check_video(video: Any, request: GenerationRequest) -> Video | ClipFailure:
     if video.shape != expected:
         return ClipFailure("invalid_video", f"{request.clip_id}: video shape {video.shape}, expected {expected}")
     return video
+
+
+def failed_clip_reasons(scores: pd.DataFrame, limit: int = 50) -> str:
+    """Summary lines naming each failed clip (the first `limit`) and its one-line reason."""
+    failed = scores[scores["status"] != "ok"].drop_duplicates(["clip_id", "sample"])
+    if failed.empty:
+        return ""
+    lines = ["", "Why clips failed:"]
+    lines += [f"- {row.clip_id}{f' sample {row.sample}' if row.sample else ''} ({row.status}): {row.reason}"
+              for row in failed.head(limit).itertuples()]
+    if len(failed) > limit:
+        lines.append(f"- ... and {len(failed) - limit} more (scores.parquet, column reason)")
+    return "\n".join(lines) + "\n"
 
 
 def score_outcome(clip: Clip, outcome: Video | ClipFailure, metric_names: Sequence[str]) -> ClipRecord:
@@ -273,7 +290,7 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         manifest["failed_clip_count"] = sum(record.status != "ok" for record in records)
         folder.write_manifest(manifest)
-        summary = summary_markdown(scores, failures, manifest)
+        summary = summary_markdown(scores, failures, manifest) + failed_clip_reasons(scores)
         write_atomic(folder.path / "summary.md", summary.encode())
         print(summary)
         print(f"Results in {folder.path}")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.cli import available
 from generators import GENERATORS
 from metrics import DEFAULT_METRICS
 from simulators import FAMILIES, SUITE_VERSION
@@ -89,7 +90,7 @@ def test_static_scores_lower_with_tags_and_folder_counts_missing_clips(oracle_ru
 def test_unknown_names_get_one_line_listing_the_valid_ones(workdir):
     cases = {
         ("suite=nope",): "Unknown suite 'nope'. Available: core, smoke",
-        ("generator=nope",): f"Unknown generator 'nope'. Available: {', '.join(GENERATORS.names())}",
+        ("generator=nope",): f"Unknown generator 'nope'. Available: {', '.join(available('generator'))}",
         ("suite.families=[nope]",): f"unknown family 'nope'. Available: {', '.join(FAMILIES.names())}",
         ("metrics=[nope]",): "Unknown metric 'nope'. Available: count, direction",
         ("generator=folder",): "generator.path is required",
