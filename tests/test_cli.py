@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from bench.cli import available
-from generators import GENERATORS
 from metrics import DEFAULT_METRICS
 from simulators import FAMILIES, SUITE_VERSION
 
