@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 STAGES = ("autoencoder", "denoiser")
+EVENTS = {"denoiser": ((1650, "loss weighted by the\ncontext's objects"),)}
+"""Changes of the training recipe, drawn as vertical lines (the model card explains them)."""
 ROLLING_ROWS = 20
 
 
@@ -28,6 +30,9 @@ def plot(folder: Path, out: Path) -> Path:
         log = pd.read_csv(folder / f"{stage}.log.csv")
         for column, label in (("loss", "weighted loss"), ("object_mse", "MSE on object cells")):
             axis.plot(log["step"], log[column].rolling(ROLLING_ROWS, min_periods=1).mean(), label=label)
+        for step, label in EVENTS.get(stage, ()):
+            axis.axvline(step, color="grey", linestyle="--", linewidth=1)
+            axis.text(step, axis.get_ylim()[1], f" {label}", va="top", fontsize=8, color="grey")
         axis.set(title=f"{stage} ({int(log['step'].iloc[-1])} steps)", xlabel="step", yscale="log")
         axis.grid(alpha=0.3)
         axis.legend()
