@@ -495,8 +495,26 @@ HTML_STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}table
               "td:nth-child(2),th:nth-child(2){text-align:left}img{max-width:100%}li{margin:.3em 0}")
 
 
-def leaderboard_html(board: Leaderboard, png: bytes) -> str:
-    """One self-contained page: the tables, the notes and the plot inlined as base64."""
+def gallery_links(board: Leaderboard, out: Path | None) -> list[str]:
+    """Links to each run's failure gallery (`physcheck gallery RUN_DIR` writes RUN_DIR/gallery/index.html),
+    relative to the page's folder so the site works from file://; runs without one are named with the command."""
+    import os
+    from html import escape
+
+    items = []
+    for row in board.rows:
+        page = row.run.path / "gallery" / "index.html"
+        if page.is_file():
+            target = os.path.relpath(page.resolve(), (out or Path.cwd()).resolve())
+            items.append(f"<li><a href='{escape(target)}'>{escape(row.run.label)}: failure gallery</a></li>")
+        else:
+            items.append(f"<li>{escape(row.run.label)}: no gallery yet (<code>physcheck gallery "
+                         f"{escape(str(row.run.path))}</code>)</li>")
+    return ["<h2>Failure galleries</h2>", "<ul>" + "".join(items) + "</ul>"]
+
+
+def leaderboard_html(board: Leaderboard, png: bytes, out: Path | None = None) -> str:
+    """One self-contained page: the tables, the notes and the plot inlined as base64; links to galleries."""
     from html import escape
 
     suite = board.suite
@@ -507,6 +525,7 @@ def leaderboard_html(board: Leaderboard, png: bytes) -> str:
              tabulate(*reversed(main_table(board)), tablefmt="html"),
              "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes(board)) + "</ul>",
              f"<img alt='per-principle scores' src='data:image/png;base64,{base64.b64encode(png).decode()}'>",
+             *gallery_links(board, out),
              f"<h2>Per physical principle ({board.primary})</h2>",
              tabulate(*reversed(group_table(board, "principles", board.principles)), tablefmt="html"),
              f"<h2>Per family ({board.primary})</h2>",
@@ -524,7 +543,7 @@ def write_leaderboard(board: Leaderboard, out: Path) -> str:
     write_atomic(out / "leaderboard.png", png)
     write_atomic(out / "leaderboard.md", markdown.encode())
     write_atomic(out / "leaderboard.csv", leaderboard_frame(board).to_csv(index=False, lineterminator="\n").encode())
-    write_atomic(out / "leaderboard.html", leaderboard_html(board, png).encode())
+    write_atomic(out / "leaderboard.html", leaderboard_html(board, png, out).encode())
     return markdown
 
 

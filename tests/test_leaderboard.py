@@ -183,3 +183,32 @@ def test_runs_over_different_clips_are_refused(tmp_path):
     part = write_run(tmp_path / "part", "model_b", random_scores(14, splits=("eval",)))
     with pytest.raises(RunInputError, match="cover different clips"):
         build_leaderboard(load_runs([full, part]), n_resamples=RESAMPLES)
+
+
+def test_consistent_at_k_counts_a_scenario_with_one_failing_sample_of_k_as_inconsistent(tmp_path):
+    from bench.leaderboard import consistent_at_k, load_run
+
+    values = random_scores(0, n_seeds=2, splits=("eval",))
+    values = pd.concat([values.assign(sample=sample) for sample in range(4)], ignore_index=True)
+    clips = sorted(values["clip_id"].unique())
+    failing = [{"clip_id": clips[0], "sample": 3, "family": clips[0].split("/")[0], "principle": "", "split": "eval",
+                "seed": 0, "tag": "object_vanished", "frame": 5, "object": "ball", "severity": 0.5, "message": ""}]
+    failures = pd.DataFrame(failing, columns=FAILURE_COLUMNS).astype({"sample": np.int64, "seed": np.int64,
+                                                                       "frame": np.int64})
+    run = load_run(write_run(tmp_path / "k4", "mymodel", values, failures=failures))
+    share, k = consistent_at_k(run)
+    assert k == 4 and share == pytest.approx(1 - 1 / len(clips))
+
+
+def test_the_html_links_each_runs_failure_gallery(tmp_path):
+    from bench.leaderboard import build_leaderboard, load_runs, write_leaderboard
+
+    with_gallery = write_run(tmp_path / "runs" / "a", "mymodel", random_scores(0))
+    (with_gallery / "gallery").mkdir()
+    (with_gallery / "gallery" / "index.html").write_text("<html></html>")
+    write_run(tmp_path / "runs" / "b", "static", random_scores(1))
+    board = build_leaderboard(load_runs([tmp_path / "runs" / "a", tmp_path / "runs" / "b"]), n_resamples=99)
+    write_leaderboard(board, tmp_path / "board")
+    page = (tmp_path / "board" / "leaderboard.html").read_text()
+    assert "href='../runs/a/gallery/index.html'" in page
+    assert "physcheck gallery" in page and "runs/b" in page
