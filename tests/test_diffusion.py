@@ -8,10 +8,12 @@ from generators.diffusion.autoencoder import FrameAutoencoder, to_uint8, to_unit
 from generators.diffusion.checkpoint import (
     export_weights,
     load_checkpoint,
+    load_ema,
     read_info,
     resume_training,
     save_checkpoint,
     save_training,
+    update_ema,
 )
 from generators.diffusion.denoiser import VideoDenoiser
 from generators.diffusion.pipeline import LatentScale, VideoPipeline
@@ -94,6 +96,34 @@ def test_shipped_weights_hold_no_optimizer_and_training_resumes_from_either_file
     full = save_checkpoint(tmp_path / "full.safetensors", model, optimizer, 3)
     stripped = export_weights(full, tmp_path / "stripped.safetensors")
     assert read_info(stripped)[0] == 3 and stripped.stat().st_size < 0.6 * full.stat().st_size
+
+
+def test_the_moving_average_is_shipped_and_resumes_from_the_training_state(tmp_path):
+    import copy
+
+    model = tiny_model()
+    ema = copy.deepcopy(model).requires_grad_(False)
+    start = [p.clone() for p in ema.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    update_ema(ema, model, 0.9)
+    for averaged, before in zip(ema.parameters(), start):
+        assert torch.allclose(averaged, before + 0.1, atol=1e-6), "ema = 0.9 ema + 0.1 model"
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    weights, state = tmp_path / "w.safetensors", tmp_path / "s.safetensors"
+    save_training(weights, state, model, optimizer, 5, {}, ema=ema)
+    shipped = tiny_model()
+    load_checkpoint(weights, shipped)
+    for (name, a), (_, b) in zip(shipped.state_dict().items(), ema.state_dict().items()):
+        assert torch.equal(a, b), f"the shipped weights are the moving average: {name}"
+    resumed_model, resumed_ema = tiny_model(), tiny_model()
+    assert resume_training(weights, state, resumed_model, torch.optim.AdamW(resumed_model.parameters())) == 5
+    assert load_ema(state, resumed_ema) and not load_ema(tmp_path / "none", resumed_ema)
+    for (name, a), (_, b) in zip(resumed_model.state_dict().items(), model.state_dict().items()):
+        assert torch.equal(a, b), f"training resumes from the raw weights: {name}"
+    for (name, a), (_, b) in zip(resumed_ema.state_dict().items(), ema.state_dict().items()):
+        assert torch.equal(a, b), name
 
 
 def test_sampling_is_deterministic_keeps_the_context_and_follows_the_video_contract():

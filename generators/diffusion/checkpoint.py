@@ -17,12 +17,15 @@ from safetensors.torch import load_file, save_file
 
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
-                    step: int, info: dict[str, Any] | None = None) -> Path:
-    """Write model weights (keys 'model.*'), optimizer state ('optim.<param index>.<name>') and, in the
-    safetensors metadata, the step, the optimizer's param groups and `info` (JSON), atomically."""
+                    step: int, info: dict[str, Any] | None = None, ema: torch.nn.Module | None = None) -> Path:
+    """Write model weights (keys 'model.*'), optimizer state ('optim.<param index>.<name>'), the moving
+    average of the weights ('ema.*', when given) and, in the safetensors metadata, the step, the
+    optimizer's param groups and `info` (JSON), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{name}": tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    if ema is not None:
+        tensors.update({f"ema.{name}": tensor.detach().contiguous() for name, tensor in ema.state_dict().items()})
     metadata = {"step": str(step), "info": json.dumps(info or {})}
     if optimizer is not None:
         state = optimizer.state_dict()
@@ -66,10 +69,34 @@ def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module,
 
 
 def save_training(weights: str | os.PathLike, state: str | os.PathLike, model: torch.nn.Module,
-                  optimizer: torch.optim.Optimizer, step: int, info: dict[str, Any] | None = None) -> None:
-    """Write the training state (model + optimizer) to `state`, then the model-only weights to `weights`."""
-    save_checkpoint(state, model, optimizer, step, info)
-    save_checkpoint(weights, model, None, step, info)
+                  optimizer: torch.optim.Optimizer, step: int, info: dict[str, Any] | None = None,
+                  ema: torch.nn.Module | None = None) -> None:
+    """Write the training state (model + optimizer + ema) to `state`, then the shipped weights to `weights`:
+    the moving average when there is one (what sampling should use), else the model."""
+    save_checkpoint(state, model, optimizer, step, info, ema=ema)
+    save_checkpoint(weights, ema if ema is not None else model, None, step, info)
+
+
+def load_ema(state: str | os.PathLike, ema: torch.nn.Module) -> bool:
+    """Load the moving average saved in a training state into `ema`; False when the state has none."""
+    state = Path(state)
+    if not state.exists():
+        return False
+    tensors = load_file(str(state))
+    averaged = {key[4:]: value for key, value in tensors.items() if key.startswith("ema.")}
+    if not averaged:
+        return False
+    ema.load_state_dict(averaged)
+    return True
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, parameter by parameter (buffers copied)."""
+    for averaged, current in zip(ema.parameters(), model.parameters()):
+        averaged.lerp_(current.detach(), 1.0 - decay)
+    for averaged, current in zip(ema.buffers(), model.buffers()):
+        averaged.copy_(current)
 
 
 def resume_training(weights: str | os.PathLike, state: str | os.PathLike, model: torch.nn.Module,

@@ -16,6 +16,7 @@ weight computed from the context alone leaves the optimum at the conditional mea
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .autoencoder import FrameAutoencoder, load_autoencoder, to_unit
-from .checkpoint import resume_training, save_training
+from .checkpoint import load_ema, resume_training, save_training, update_ema
 from .data import load_training_set
 from .denoiser import VideoDenoiser
 from .text import PromptEncoder
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="decay of a moving average of the weights, shipped instead of the raw weights (0: none)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -84,9 +87,15 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     state = Path(args.state) if args.state else Path("train_state") / out.name
     step = resume_training(out, state, model, optimizer)
+    ema = None
+    if args.ema > 0:
+        ema = copy.deepcopy(model).requires_grad_(False)
+        if load_ema(state, ema):
+            print(f"moving average (decay {args.ema}) resumed from {state}")
     info = {**{k: v for k, v in vars(args).items() if k not in ("out", "state", "threads")}, "latent_mean": mean,
             "latent_std": std, "autoencoder_step": ae_step, "training_clips": len(data.videos)}
     rng = np.random.default_rng([args.seed, step])
+    out.parent.mkdir(parents=True, exist_ok=True)
     log_path = out.with_suffix(".log.csv")
     new_log = not log_path.exists()
     n_frames = latents.shape[1]
@@ -112,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
+            if ema is not None:
+                update_ema(ema, model, args.ema)
             step += 1
             bar.update()
             if step % 10 == 0:
@@ -121,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
                 log_file.flush()
                 bar.set_postfix(loss=f"{loss.item():.4f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
-                save_training(out, state, model, optimizer, step, info)
+                save_training(out, state, model, optimizer, step, info, ema=ema)
 
 
 if __name__ == "__main__":
