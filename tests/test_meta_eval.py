@@ -98,3 +98,38 @@ def test_tags_fire_on_their_corruption_and_not_on_harmless_ones(request, tag, ta
     for key, value in row.items():
         if key.startswith("fp ") and key != "fp clean":
             assert value <= TARGETS["fp_harmless"], (key, row.to_dict())
+
+
+REFERENCE_FREE_SLICE = SuiteConfig(name="slice_free", families=["free_fall", "projectile", "occlusion", "treadmill"],
+                                   n_seeds=2)
+"""Scenes where each reference-free metric that meets its targets on core applies (docs/meta_eval.md)."""
+REFERENCE_FREE_CORRUPTIONS = ["gravity_scale", "appear", "region_reverse", "blur", "noise", "h264", "colour_shift",
+                              "duplicate_frame"]
+
+
+@pytest.fixture(scope="module")
+def reference_free_tables(tmp_path_factory):
+    metrics = ["gravity_free", "permanence_free", "direction_free"]
+    config = MetaEvalConfig(suite=REFERENCE_FREE_SLICE, metrics=metrics, corruptions=REFERENCE_FREE_CORRUPTIONS,
+                            out=str(tmp_path_factory.mktemp("meta_free")))
+    return tables(collect(config, progress=False), metrics)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("corruption,metric,tag", [
+    ("gravity_scale", "gravity_free", None), ("appear", "permanence_free", "object_appeared"),
+    ("region_reverse", "direction_free", "reversed_motion")])
+def test_reference_free_metrics_catch_their_corruption_and_stay_quiet(reference_free_tables, corruption, metric, tag):
+    """The reference-free rows that meet the targets on core. Known misses (docs/meta_eval.md, "Reference-free
+    metrics"): wrong_gravity recall 0.85, permanence_free on vanish (AUROC 0.93), rigidity_free, time_direction_free."""
+    metric_table, tag_table = reference_free_tables
+    row = metric_table[(metric_table["corruption"] == corruption) & (metric_table["metric"] == metric)].iloc[0]
+    assert row["own"] and row["auroc"] >= TARGETS["auroc"], row.to_dict()
+    assert row["spearman"] >= TARGETS["spearman"], row.to_dict()
+    if tag is None:
+        return
+    tags = tag_table[tag_table["tag"] == tag].iloc[0]
+    assert tags["recall"] >= TARGETS["recall"] and tags["fp clean"] <= TARGETS["fp_clean"], tags.to_dict()
+    for key, value in tags.items():
+        if key.startswith("fp ") and key != "fp clean":
+            assert value <= TARGETS["fp_harmless"], (key, tags.to_dict())

@@ -1,0 +1,186 @@
+"""Reference-free direction: motion goes the way the prompt says, and the arrow of time points forwards.
+
+`direction_free`: the treadmill's belt (its marker stripes, tracked by colour) runs opposite to the way the
+prompt says the runner faces; in families whose prompt states a one-way horizontal travel ("rolls from left
+to right", "thrown from the left", "drives to the right") the travelling object moves that way.
+`time_direction_free`: irreversibility in the observed tracks alone. A passive object (no motor, no will)
+that comes to rest with nothing touching it is forwards evidence (friction and bounce losses stop things);
+one at rest that starts moving with nothing touching it is backwards evidence (played backwards, a ball
+lying on the floor jumps up by itself).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simulators import Clip
+
+from .base import FailureEvent, MetricOutput, register_metric
+from .common import evaluated_frames, runs
+from .observation import Observation
+from .reference_free_common import PASSIVE_ROLES, REST_PX, box_gap, seen_whole
+
+MIN_MOTION_PX = 0.75
+"""A step (px per frame) shorter than this says nothing about direction (as in `direction`)."""
+REVERSED_FRAMES = 3
+"""reversed_motion fires after this many moving steps in a row against the stated direction."""
+
+
+def _facing_belt(clip: Clip) -> tuple[list[int], float] | None:
+    """(indices of the belt's marker stripes, the image direction the belt must run: -1 left, +1 right) for a
+    treadmill clip; the runner faces events['facing_direction'] (the prompt: "facing right") and the belt runs
+    the other way."""
+    facing = clip.events.get("facing_direction")
+    markers = [k for k, obj in enumerate(clip.tracked_objects) if obj.role == "belt"]
+    if facing is None or not markers:
+        return None
+    return markers, -float(np.sign(facing[0]))
+
+
+PROMPT_TRAVEL: dict[str, tuple[tuple[str, ...], float]] = {
+    "occlusion": (("rolling",), 1.0),  # "A ... ball rolls from left to right"
+    "projectile": (("projectile",), 1.0),  # "A ... ball is thrown from the left ... forwards"
+    "vehicle": (("vehicle",), 1.0),  # "starts from rest on the left and drives to the right"
+}
+"""Families whose prompt template states a one-way horizontal travel: (roles of the travelling objects, image
+direction: +1 right). The side-view cameras put the world's +x to the image's right."""
+
+
+def horizontal_steps(observation: Observation, columns: list[int], width: int) -> np.ndarray:
+    """(T - 1,) median horizontal step (px) of the given objects between frames t and t + 1, over those detected
+    in both; steps longer than half the width (a belt stripe wrapping around) are left out; NaN where none."""
+    steps = np.diff(observation.u[:, columns], axis=0)
+    both = observation.detected[:-1, columns] & observation.detected[1:, columns]
+    with np.errstate(invalid="ignore"):
+        steps = np.where(both & (np.abs(steps) <= width / 2), steps, np.nan)
+    out = np.full(steps.shape[0], np.nan)
+    has = np.isfinite(steps).any(axis=1)
+    out[has] = np.nanmedian(steps[has], axis=1)
+    return out
+
+
+@register_metric("direction_free", principle="direction of time", unit="share of moving steps against the prompted direction",
+                 needs_alignment=False, tags=("reversed_motion",))
+def direction_free(clip: Clip, observation: Observation) -> MetricOutput:
+    """Share of moving steps that go the way the prompt says: the belt against the runner's facing, stated travel."""
+    width = clip.spec.resolution[1]
+    regions: list[tuple[str, np.ndarray, float]] = []
+    belt = _facing_belt(clip)
+    if belt is not None:
+        regions.append(("belt", horizontal_steps(observation, belt[0], width), belt[1]))
+    roles, sign = PROMPT_TRAVEL.get(clip.spec.family, ((), 0.0))
+    for k, obj in enumerate(clip.tracked_objects):
+        if obj.role in roles:
+            regions.append((obj.name, horizontal_steps(observation, [k], width), sign))
+    if not regions:
+        return MetricOutput(np.nan, np.nan, reason=f"the {clip.spec.family} prompt states no direction of motion")
+    after = evaluated_frames(clip)[1:]  # the step t -> t + 1 ends at a scored frame
+    agree = reverse = moving = 0
+    events = []
+    for name, steps, expected in regions:
+        with np.errstate(invalid="ignore"):
+            scored = after & (np.abs(steps) >= MIN_MOTION_PX)
+            against = scored & (np.sign(steps) == -expected)
+        moving += int(scored.sum())
+        agree += int((scored & ~against).sum())
+        reverse += int(against.sum())
+        pairs = np.flatnonzero(scored)
+        long_runs = [(a, b) for a, b in runs(against[pairs]) if b - a >= REVERSED_FRAMES]
+        if long_runs:
+            first = int(pairs[long_runs[0][0]]) + 1
+            way = "right" if expected > 0 else "left"
+            events.append(FailureEvent(
+                clip.clip_id, "reversed_motion", first, name, float(against.sum() / max(scored.sum(), 1)),
+                f"{name} moves against the prompted direction (it must move {way}) from frame {first} for "
+                f"{long_runs[0][1] - long_runs[0][0]} moving steps"))
+    if moving == 0:
+        return MetricOutput(np.nan, np.nan, reason="nothing the prompt gives a direction to moves after the context")
+    return MetricOutput(agree / moving, reverse / moving, events)
+
+
+# ------------------------------------------------------------------------------------ time_direction_free
+MOVING_PX = 1.0
+"""A step at least this long (px per frame) is motion; one under REST_PX on both axes is rest."""
+MOTION_WINDOW = 3
+"""A stop counts when the object moved (MOVING_PX) in one of the last this many steps before its rest (a ball's
+last hops on the floor are short), and a start when it moves in one of the first this many steps after it."""
+REST_STEPS = 2
+"""Rest needs this many still steps in a row (one still step is the top of a bounce)."""
+RESTING_SHAPES = ("sphere",)
+"""Only a ball at rest stays at rest untouched: a block, a domino or a chair that has landed can topple from
+rest by itself (an unstable balance; a clean chair clip tipped over after a two-frame pause)."""
+CONTACT_GAP_PX = 2.0
+"""Another object (not a part of the same body) within this many px of the object's box may push or stop it."""
+
+
+def _speeds(observation: Observation, k: int) -> np.ndarray:
+    """(T - 1,) length of object k's observed step t -> t + 1 (px), NaN where not detected in both frames."""
+    du = np.diff(observation.u[:, k])
+    dv = np.diff(observation.v[:, k])
+    return np.hypot(du, dv)
+
+
+def _touched(clip: Clip, observation: Observation, k: int, frames: list[int]) -> bool:
+    """Another tracked object (not of k's body) comes within CONTACT_GAP_PX of object k's box at any of the frames."""
+    body = clip.tracked_objects[k].body or clip.tracked_objects[k].name
+    for t in frames:
+        if not 0 <= t < observation.n_frames or not observation.detected[t, k]:
+            continue
+        for j in np.flatnonzero(observation.detected[t]):
+            other = clip.tracked_objects[j]
+            if j != k and (other.body or other.name) != body and \
+                    box_gap(observation.bbox[t, k], observation.bbox[t, j]) <= CONTACT_GAP_PX:
+                return True
+    return False
+
+
+def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, str, int]]:
+    """(frame, object name, +1 comes to rest / -1 starts from rest) for every untouched transition of a passive
+    object between motion and rest after the context: REST_STEPS still steps after (before) a step that is not
+    still, with a moving step among the MOTION_WINDOW steps before (after) it; the object seen whole in the
+    steps that count, and no other body within CONTACT_GAP_PX around the transition."""
+    whole = seen_whole(observation, clip.spec.resolution)
+    n_context = clip.spec.n_context
+    found = []
+    for k, obj in enumerate(clip.tracked_objects):
+        if obj.role not in PASSIVE_ROLES or obj.shape not in RESTING_SHAPES:
+            continue
+        speed = _speeds(observation, k)
+        steady = whole[:-1, k] & whole[1:, k]
+        with np.errstate(invalid="ignore"):
+            du, dv = np.abs(np.diff(observation.u[:, k])), np.abs(np.diff(observation.v[:, k]))
+            still = steady & (du < REST_PX) & (dv < REST_PX)
+            moving = steady & (speed >= MOVING_PX)
+        for s in range(n_context - 1, speed.size):  # step s goes from frame s to s + 1
+            if still[s] or not steady[s]:
+                continue
+            before, after = slice(max(s - MOTION_WINDOW + 1, 0), s + 1), slice(s, s + MOTION_WINDOW)
+            if (s + REST_STEPS < speed.size and still[s + 1:s + 1 + REST_STEPS].all()
+                    and np.nanmax(np.where(moving[before], speed[before], 0.0)) > 0
+                    and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2])):
+                found.append((s + 1, obj.name, 1))
+            if (s - REST_STEPS >= n_context - 1 and still[s - REST_STEPS:s].all()
+                    and np.nanmax(np.where(moving[after], speed[after], 0.0)) > 0
+                    and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2])):
+                found.append((s, obj.name, -1))
+    return found
+
+
+@register_metric("time_direction_free", principle="direction of time", unit="evidence in [-1, 1] (+1 forwards)",
+                 needs_alignment=False, tags=("time_reversed",))
+def time_direction_free(clip: Clip, observation: Observation) -> MetricOutput:
+    """Arrow of time from irreversible events in the video alone: passive objects stop by themselves, never start."""
+    transitions = rest_transitions(clip, observation)
+    if not transitions:
+        return MetricOutput(np.nan, np.nan, reason="no passive object comes to rest or starts from rest untouched "
+                                                   "after the context (no irreversible cue)")
+    signs = np.array([sign for _, _, sign in transitions])
+    evidence = float(signs.mean())
+    events = []
+    backwards = [(frame, name) for frame, name, sign in transitions if sign < 0]
+    if backwards:
+        frame, name = min(backwards)
+        events.append(FailureEvent(
+            clip.clip_id, "time_reversed", int(frame), name, float(len(backwards) / len(transitions)),
+            f"{name} starts moving from rest at frame {frame} with nothing touching it ({len(backwards)} of "
+            f"{len(transitions)} rest transitions run backwards in time)"))
+    return MetricOutput(0.5 * (1.0 + evidence), evidence, events)

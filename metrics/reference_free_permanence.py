@@ -1,0 +1,205 @@
+"""Reference-free object permanence: judged from the observed video alone.
+
+An object may leave the view only across the image edge or behind an occluder, and enter it only the
+same ways. With no ground truth to say where the occluders are, the video's own evidence stands for
+them: an object going behind something shrinks first (it is seen partly, below WHOLE_SHARE of its
+typical area) or touches another observed object (the occluder, e.g. the chair's seat hiding a leg);
+an object leaving the frame touches the border or is about to cross it. An object last seen whole, in
+the open and away from the edge, that is gone in the next frame has vanished; one that shows up whole,
+in the open and away from the edge has appeared from nowhere; so does any saturated blob of no
+prompted colour that was not in the opening frames and does not come in over the edge. The number of
+objects is conserved when neither happens.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from simulators import Clip
+
+from .base import FailureEvent, MetricOutput, register_metric
+from .common import evaluated_frames, runs
+from .observation import Observation
+from .reference_free_common import EDGE_MARGIN_PX, box_cover, near_object, seen_whole
+
+OCCLUDER_COVER = 0.5
+"""Another observed object may hide the object when its box covers at least this share of the object's box
+(touching is not enough: a tower block is not hidden by the block it stands on)."""
+MIN_LOST_FRAMES = 2
+"""An object counts as vanished when it is gone for at least this many frames in a row: a one-frame drop-out
+(a treadmill thigh swinging through the key's area floor, a thin part under lossy coding) is the colour
+key's noise, not a vanishing."""
+SHRINK_SHARE = 0.8
+"""An object last seen with less than this share of its area one frame before is going behind something (a
+ball half behind a wall can still key 70% of its typical area: observed areas are never exact)."""
+OCCLUDER_LEVELS = 24
+"""A pixel differs from the still background (the video's per-pixel median over time) when a channel is off
+by more than this many levels."""
+BLOB_GAP_PX = 2.0
+"""A new blob within this many px of a prompted object's box may come out from behind it, or be colour bled
+from it by lossy coding (H.264 at crf 28 makes short-lived saturated fringes beside the treadmill's legs)."""
+BLOB_MATCH_PX = 8.0
+"""A blob continues one of the frame before when their centroids are within this many px and their hues
+within the colour key's tolerance."""
+
+
+def _crossing_edge(observation: Observation, t: int, k: int, other_t: int, resolution: tuple[int, int]) -> bool:
+    """Object k's box at t, moved on by one of its last two steps (towards other_t: t + 1 when it leaves,
+    t - 1 when it enters), reaches the image border: it is crossing it (two steps, so a stutter that repeats
+    a frame does not hide a fast object's motion)."""
+    height, width = resolution
+    direction = other_t - t
+    x0, y0, x1, y1 = observation.bbox[t, k]
+    for lag in (1, 2):
+        near, far = t - direction * (lag - 1), t - direction * lag
+        if not (0 <= far < observation.n_frames and observation.detected[far, k] and observation.detected[near, k]):
+            continue
+        du, dv = observation.u[near, k] - observation.u[far, k], observation.v[near, k] - observation.v[far, k]
+        if (x0 + du <= EDGE_MARGIN_PX or y0 + dv <= EDGE_MARGIN_PX or x1 + du >= width - 1 - EDGE_MARGIN_PX
+                or y1 + dv >= height - 1 - EDGE_MARGIN_PX):
+            return True
+    return False
+
+
+def still_background(observation: Observation) -> np.ndarray | None:
+    """(H, W, 3) float: the per-pixel median of the video over the frames where no prompted object's box covers
+    the pixel (NaN where one always does: a still object is no background); None without frames."""
+    if observation.frames is None:
+        return None
+    n_frames, height, width, _ = observation.frames.shape
+    free = np.ones((n_frames, height, width), bool)
+    for t, k in zip(*np.nonzero(observation.detected)):
+        x0, y0, x1, y1 = observation.bbox[t, k]
+        free[t, y0:y1 + 1, x0:x1 + 1] = False
+    values = np.where(free[..., None], observation.frames.astype(np.float32), np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(values, axis=0)
+
+
+def _covered(observation: Observation, background: np.ndarray | None, t: int, k: int, other_t: int) -> bool:
+    """At other_t something other than the still background fills object k's box of frame t: an occluding
+    region (an unprompted part such as a grey leg) may hide it there. background: (H, W, 3) the per-pixel
+    median of the video over time (what stays still), or None without frames."""
+    if background is None or not 0 <= other_t < observation.n_frames:
+        return False
+    x0, y0, x1, y1 = observation.bbox[t, k]
+    patch = observation.frames[other_t, y0:y1 + 1, x0:x1 + 1].astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        differs = np.abs(patch - background[y0:y1 + 1, x0:x1 + 1]).max(axis=-1) > OCCLUDER_LEVELS
+    return bool(differs.mean() >= OCCLUDER_COVER)
+
+
+def _explained(observation: Observation, whole: np.ndarray, background: np.ndarray | None, t: int, k: int,
+               other_t: int, resolution: tuple[int, int]) -> bool:
+    """Whether object k, seen at frame t and not at the neighbouring frame other_t (t - 1 for an appearance,
+    t + 1 for a vanishing), may have passed the image edge or an occluder: at t it is not seen whole (partly
+    hidden already), or has shrunk below SHRINK_SHARE of its area at the frame on the far side (2t - other_t),
+    or is crossing the edge, or another object's box covers OCCLUDER_COVER of its box at t or
+    at other_t, or at other_t an occluding region (not the still background) covers that much of it."""
+    if not whole[t, k] or _crossing_edge(observation, t, k, other_t, resolution):
+        return True
+    far = 2 * t - other_t
+    if 0 <= far < observation.n_frames and observation.detected[far, k] and \
+            observation.area[t, k] < SHRINK_SHARE * observation.area[far, k]:
+        return True  # shrinking towards other_t: going behind something (or coming out from behind it)
+    for frame in (t, other_t):
+        for j in np.flatnonzero(observation.detected[frame]):
+            if j != k and box_cover(observation.bbox[t, k], observation.bbox[frame, j]) >= OCCLUDER_COVER:
+                return True
+    return _covered(observation, background, t, k, other_t)
+
+
+def unexplained_losses(clip: Clip, observation: Observation) -> tuple[np.ndarray, np.ndarray]:
+    """(T, K) bool: the object is gone after a vanishing no edge or occluder explains (from the first missing
+    frame until it is seen again); (T, K) bool: the object is first seen at t > 0, whole, in the open and away
+    from the edge. A return after an explained disappearance is a re-emergence from hiding (a fast limb swings
+    behind the body and out again within a frame at 8 fps), and a return after an unexplained one is already
+    counted, so neither is an appearance."""
+    detected = observation.detected
+    n_frames, n_objects = detected.shape
+    whole = seen_whole(observation, clip.spec.resolution)
+    background = still_background(observation)
+    lost = np.zeros(detected.shape, bool)
+    appeared = np.zeros(detected.shape, bool)
+    for k in range(n_objects):
+        seen = np.flatnonzero(detected[:, k])
+        if seen.size == 0:
+            continue
+        for start, end in runs(~detected[:, k]):
+            if (end - start >= MIN_LOST_FRAMES and start > seen[0]
+                    and not _explained(observation, whole, background, start - 1, k, start, clip.spec.resolution)):
+                lost[start:end, k] = True
+            elif end < n_frames and start == 0 and not _explained(observation, whole, background, end, k, end - 1,
+                                                                   clip.spec.resolution):
+                appeared[end, k] = True
+    return lost, appeared
+
+
+def unexplained_blobs(clip: Clip, observation: Observation) -> np.ndarray:
+    """(T,) bool: a saturated blob of no prompted colour shows in frame t that was not there in the opening
+    frames (before the context ends) and did not come in over the image edge (a blob continues one of the
+    frame before at about the same place and hue and inherits whether it is explained)."""
+    blobs = observation.blobs
+    out = np.zeros(observation.n_frames, bool)
+    if blobs.empty:
+        return out
+    height, width = clip.spec.resolution
+    tolerance = observation.config.hue_tolerance_deg
+    previous: list[tuple[float, float, float, bool]] = []  # u, v, hue, explained
+    for t in range(observation.n_frames):
+        current = []
+        for blob in blobs[blobs["t"] == t].itertuples():
+            match = [p for p in previous if np.hypot(blob.u - p[0], blob.v - p[1]) <= BLOB_MATCH_PX
+                     and min(abs(blob.hue_deg - p[2]), 360 - abs(blob.hue_deg - p[2])) <= tolerance]
+            edge = (blob.bbox_x0 <= EDGE_MARGIN_PX or blob.bbox_y0 <= EDGE_MARGIN_PX
+                    or blob.bbox_x1 >= width - 1 - EDGE_MARGIN_PX or blob.bbox_y1 >= height - 1 - EDGE_MARGIN_PX)
+            beside = near_object(observation, t, (blob.bbox_x0, blob.bbox_y0, blob.bbox_x1, blob.bbox_y1), BLOB_GAP_PX)
+            explained = match[0][3] if match else (t < clip.spec.n_context or edge or beside)
+            current.append((blob.u, blob.v, blob.hue_deg, explained))
+            out[t] |= not explained
+        previous = current
+    return out
+
+
+@register_metric("permanence_free", principle="permanence", unit="share of frames with an unexplained vanishing or appearance",
+                 needs_alignment=False, tags=("object_vanished", "object_appeared"))
+def permanence_free(clip: Clip, observation: Observation) -> MetricOutput:
+    """Objects leave and enter only across the edge or behind an observed occluder; nothing else appears."""
+    scored = evaluated_frames(clip)
+    lost, appeared = unexplained_losses(clip, observation)
+    blob_frames = unexplained_blobs(clip, observation)
+    lost &= scored[:, None]
+    appeared &= scored[:, None]
+    blob_frames &= scored
+    present = (observation.detected | lost)[scored]
+    if not present.any() and not blob_frames.any():
+        if observation.detected.any():  # seen in the context, then nothing at all: every object is gone
+            return MetricOutput(0.0, 1.0)
+        return MetricOutput(np.nan, np.nan, reason="no prompted object is seen in the video")
+    vanish_rate = lost[scored].sum() / max(present.sum(), 1)
+    any_appeared = appeared.any(axis=1) | blob_frames
+    appear_rate = any_appeared[scored].mean()
+    value = float((1.0 - vanish_rate) * (1.0 - appear_rate))
+    raw = float((lost.any(axis=1) | any_appeared)[scored].mean())
+
+    n_scored = int(scored.sum())
+    events = []
+    for k, name in enumerate(observation.object_names):
+        for start, end in runs(lost[:, k]):
+            events.append(FailureEvent(
+                clip.clip_id, "object_vanished", start, name, (end - start) / n_scored,
+                f"{name} vanishes at frame {start} in the open, away from the edge and from any other object "
+                f"(last seen whole at frame {start - 1}; gone for {end - start} frames)"))
+        for t in np.flatnonzero(appeared[:, k]):
+            events.append(FailureEvent(
+                clip.clip_id, "object_appeared", int(t), name, 1.0 / n_scored,
+                f"{name} shows up whole at frame {t} in the open, away from the edge and from any occluder"))
+    for start, end in runs(blob_frames):
+        blob = observation.blobs[observation.blobs["t"] == start].iloc[0]
+        events.append(FailureEvent(
+            clip.clip_id, "object_appeared", start, "", (end - start) / n_scored,
+            f"an object of no prompted colour (hue {blob['hue_deg']:.0f} deg, {int(blob['area'])} px at "
+            f"u={blob['u']:.0f}, v={blob['v']:.0f}) appears at frame {start} away from the edge for {end - start} frames"))
+    return MetricOutput(value, raw, sorted(events, key=lambda event: (event.frame, event.tag, event.object)))

@@ -1,0 +1,128 @@
+"""The reference-free metrics: they pass the truth, catch their failure, and never read the ground truth."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from generators.corruptions import CORRUPTIONS, paint_in, paint_out
+from generators.corruptions_direction import reverse_belt
+from metrics import METRICS, REFERENCE_FREE_METRICS, observe
+from metrics.reference_free_dynamics import STANDARD_GRAVITY, flight_arcs
+from simulators.families.base import PALETTE
+
+
+def run(name, clip, frames):
+    return METRICS.get(name).fn(clip, observe(frames, clip))
+
+
+def tags(output):
+    return {event.tag for event in output.events}
+
+
+def blind(clip):
+    """The clip with every ground-truth array a reference-free metric must not read taken away: no tracks,
+    no segmentation, no video, no events but the prompt's facing."""
+    facing = {"facing_direction": clip.events["facing_direction"]} if "facing_direction" in clip.events else {}
+    return dataclasses.replace(clip, video=np.zeros((1, 1, 1, 3), np.uint8), seg=np.zeros((1, 1, 1), np.int16),
+                               tracks=pd.DataFrame(), events=facing, camera={}, depth=None)
+
+
+def test_reference_free_metrics_need_no_alignment_and_read_no_ground_truth(core_clips):
+    for family in ("free_fall", "occlusion", "chair", "treadmill"):
+        clip = core_clips[family][0]
+        observation = observe(CORRUPTIONS.get("time_reverse").fn(clip, 1.0), clip)
+        for name in REFERENCE_FREE_METRICS:
+            spec = METRICS.get(name)
+            assert not spec.needs_alignment, name
+            seeing, not_seeing = spec.fn(clip, observation), spec.fn(blind(clip), observation)
+            assert np.isclose(seeing.value, not_seeing.value, equal_nan=True), (clip.clip_id, name)
+            assert seeing.events == not_seeing.events, (clip.clip_id, name)
+
+
+def test_gravity_free_reads_9_81_from_the_ball_and_catches_weak_gravity(core_clips):
+    for clip in core_clips["free_fall"] + core_clips["projectile"]:
+        truth = run("gravity_free", clip, clip.video)
+        assert truth.value == 1.0 and truth.raw < 0.1, (clip.clip_id, truth)  # g within 10% of 9.81
+        weak = run("gravity_free", clip, CORRUPTIONS.get("gravity_scale").fn(clip, 1.0))  # 0.25 g
+        assert weak.value < 0.5 and "wrong_gravity" in tags(weak), (clip.clip_id, weak)
+    assert np.isnan(run("gravity_free", core_clips["chair"][0], core_clips["chair"][0].video).value)
+
+
+def test_flight_arcs_stop_at_the_bounce_and_at_rest():
+    # v down: a fall over frames 0-4 (steps 1, 3, 5, 7), a bounce at 4, a rise and fall 5-8, then rest
+    v = np.array([0.0, 1, 4, 9, 16, 13, 12, 13, 16, 16, 16, 16])
+    arcs = flight_arcs(v, np.ones(v.size, bool), 0)
+    assert [list(arc) for arc in arcs] == [[0, 1, 2, 3], [5, 6, 7, 8]]
+    assert STANDARD_GRAVITY == 9.81
+
+
+def test_permanence_free_catches_painted_out_and_painted_in_objects(core_clips):
+    for family in ("free_fall", "collision", "tower"):
+        clip = core_clips[family][0]
+        truth = run("permanence_free", clip, clip.video)
+        assert truth.value == 1.0 and not truth.events, (clip.clip_id, truth.events)
+        target = clip.tracked_objects[-1]
+        gone = run("permanence_free", clip, paint_out(clip.video, clip.seg, target.id, 12))
+        assert any(event.tag == "object_vanished" and event.object == target.name for event in gone.events), clip.clip_id
+        assert gone.value < 0.95
+        used = {obj.rgb for obj in clip.tracked_objects}
+        rgb = next(colour for _, colour in PALETTE if colour not in used)
+        new = run("permanence_free", clip, paint_in(clip.video, 9, rgb, (56, 12), 4.0))
+        assert [event.frame for event in new.events if event.tag == "object_appeared"][:1] == [9], clip.clip_id
+
+
+def test_permanence_free_lets_objects_pass_behind_an_occluder(core_clips):
+    for clip in core_clips["occlusion"] + core_clips["crowd"]:
+        hidden = (clip.track_matrix("visible_px") == 0)[clip.spec.n_context:].any()
+        output = run("permanence_free", clip, clip.video)
+        assert hidden or clip.spec.family == "crowd"
+        assert output.value == 1.0 and not output.events, (clip.clip_id, output.events)
+
+
+def test_rigidity_free_catches_a_squashed_ball(core_clips):
+    for family in ("collision", "occlusion"):
+        clip = core_clips[family][0]
+        assert run("rigidity_free", clip, clip.video).value == 1.0
+        squashed = run("rigidity_free", clip, CORRUPTIONS.get("stretch").fn(clip, 1.0))
+        assert squashed.value < 0.5 and "shape_changed" in tags(squashed), (clip.clip_id, squashed)
+
+
+def test_direction_free_belt_runs_against_the_runner(core_clips):
+    for clip in core_clips["treadmill"]:
+        truth = run("direction_free", clip, clip.video)
+        assert truth.value == 1.0 and not truth.events
+        backwards = run("direction_free", clip, reverse_belt(clip, clip.spec.n_context))
+        assert backwards.value < 0.2 and "reversed_motion" in tags(backwards), clip.clip_id
+    for clip in core_clips["occlusion"] + core_clips["vehicle"]:
+        assert run("direction_free", clip, clip.video).value == 1.0
+        assert run("direction_free", clip, CORRUPTIONS.get("time_reverse").fn(clip, 1.0)).value < 0.2, clip.clip_id
+    assert np.isnan(run("direction_free", core_clips["pendulum"][0], core_clips["pendulum"][0].video).value)
+
+
+def test_time_direction_free_scores_a_reversed_clip_worse(core_clips):
+    decided = 0
+    for clip in [clip for clips in core_clips.values() for clip in clips]:
+        forward = run("time_direction_free", clip, clip.video)
+        backward = run("time_direction_free", clip, CORRUPTIONS.get("time_reverse").fn(clip, 1.0))
+        assert not forward.events, (clip.clip_id, forward.events)
+        if np.isnan(forward.value):
+            assert forward.reason
+            continue
+        decided += 1
+        assert forward.value == 1.0, clip.clip_id
+        assert np.isnan(backward.value) or backward.value < forward.value, clip.clip_id
+    assert decided >= 3  # most clips have no irreversible cue after the context (docs/metrics.md)
+
+
+@pytest.mark.parametrize("name", REFERENCE_FREE_METRICS)
+def test_a_still_video_gives_no_evidence_of_motion(core_clips, name):
+    """A frozen continuation: nothing vanishes (permanence 1), and nothing moves to judge (NaN with a reason)."""
+    clip = core_clips["free_fall"][0]
+    frozen = clip.video.copy()
+    frozen[clip.spec.n_context:] = clip.video[clip.spec.n_context - 1]
+    output = run(name, clip, frozen)
+    if name == "permanence_free":
+        assert output.value == 1.0
+    elif np.isnan(output.value):
+        assert output.reason
