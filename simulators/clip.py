@@ -1,7 +1,8 @@
 """The ground-truth Clip of one scenario run, and its pickle-free storage.
 
 On disk a clip is a folder: arrays.npz (video, seg, depth), tracks.parquet and meta.json
-(spec, objects, events, prompt, camera, and a SHA-256 of arrays.npz so corruption is detected).
+(spec, objects, events, prompt, camera, the SHA-256 of arrays.npz and tracks.parquet, and one of
+meta.json's own content), so corruption of any file is detected.
 """
 from __future__ import annotations
 
@@ -123,6 +124,7 @@ class Clip:
                 "arrays_sha256": _sha256(staging / "arrays.npz"),
                 "tracks_sha256": _sha256(staging / "tracks.parquet"),
             }
+            meta["meta_sha256"] = _meta_sha256(meta)
             (staging / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default))
             for path in staging.iterdir():
                 with open(path, "rb") as handle:
@@ -143,6 +145,8 @@ class Clip:
             meta = json.loads((folder / "meta.json").read_text())
             if meta.get("format") != CLIP_FORMAT:
                 raise ClipCorruptError(f"{folder}: clip format {meta.get('format')}, expected {CLIP_FORMAT}")
+            if meta.get("meta_sha256") != _meta_sha256(meta):
+                raise ClipCorruptError(f"{folder / 'meta.json'}: checksum mismatch; delete the folder to rebuild it")
             for name, key in (("arrays.npz", "arrays_sha256"), ("tracks.parquet", "tracks_sha256")):
                 if _sha256(folder / name) != meta[key]:
                     raise ClipCorruptError(f"{folder / name}: checksum mismatch; delete the folder to rebuild it")
@@ -177,6 +181,13 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _meta_sha256(meta: dict[str, Any]) -> str:
+    """SHA-256 of meta.json's content less its own checksum, in a canonical form that a JSON round trip keeps."""
+    body = {key: value for key, value in meta.items() if key != "meta_sha256"}
+    canonical = json.dumps(json.loads(json.dumps(body, default=_json_default)), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _json_default(value: Any) -> Any:
