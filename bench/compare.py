@@ -32,6 +32,7 @@ from .leaderboard import (
     RunInputError,
     bootstrap_estimate,
     check_same_clips,
+    check_same_conditioning,
     check_same_suite_version,
     clip_totals,
     exit_with,
@@ -75,6 +76,7 @@ class PairedTest:
 def check_comparable(baseline: Run, candidate: Run) -> None:
     """Refuse two runs that cannot be paired clip by clip, naming what differs."""
     check_same_suite_version([baseline, candidate])
+    check_same_conditioning([baseline, candidate])
     check_same_clips([baseline, candidate])
     base_suite, cand_suite = baseline.manifest.get("suite", {}), candidate.manifest.get("suite", {})
     if base_suite.get("hash") != cand_suite.get("hash"):
@@ -148,8 +150,8 @@ def paired_test(kind: str, name: str, split: str, base: ClipTotals, cand: ClipTo
 def all_tests(baseline: Run, candidate: Run, seed: int, n_resamples: int) -> list[PairedTest]:
     """Overall (per split), each principle, family and metric (over all splits)."""
     base_rows, cand_rows = baseline.scores, candidate.scores
-    base_physics = base_rows[~is_fidelity(base_rows["metric"])]
-    cand_physics = cand_rows[~is_fidelity(cand_rows["metric"])]
+    base_physics = base_rows[~is_fidelity(base_rows["metric"], baseline.conditioning)]
+    cand_physics = cand_rows[~is_fidelity(cand_rows["metric"], candidate.conditioning)]
     tests = []
     for split in sorted(base_physics["split"].unique()):
         base, cand = paired_totals(base_physics[base_physics["split"] == split],
@@ -182,7 +184,7 @@ def judge(tests: list[PairedTest], alpha: float, threshold: float) -> list[Paire
 def worst_clips(baseline: Run, candidate: Run, limit: int = WORST_CLIPS) -> pd.DataFrame:
     """The clips whose score (mean of its physics metrics) dropped most, with the candidate's tags."""
     def per_clip(run: Run) -> pd.Series:
-        rows = run.scores[~is_fidelity(run.scores["metric"])]
+        rows = run.scores[~is_fidelity(run.scores["metric"], run.conditioning)]
         return rows.groupby("clip_id")["value"].mean()
 
     table = pd.DataFrame({"baseline": per_clip(baseline), "candidate": per_clip(candidate)})
@@ -285,7 +287,8 @@ def tests_table(comparison: Comparison) -> str:
 def compare_markdown(comparison: Comparison) -> str:
     base, cand = comparison.baseline, comparison.candidate
     lines = [f"# physcheck compare: {cand.label} vs baseline {base.label}", "", headline(comparison), "",
-             f"suite version {base.suite_version}, {len(base.clip_ids)} paired clips. Change = candidate - baseline "
+             f"suite version {base.suite_version}, conditioning {base.conditioning}, {len(base.clip_ids)} paired "
+             f"clips. Change = candidate - baseline "
              f"(1 = physically right). Paired Wilcoxon signed-rank test per row, Holm-corrected across all "
              f"{len(comparison.tests)} tests at alpha {comparison.alpha}; {CONFIDENCE:.0%} bootstrap interval "
              f"({BOOTSTRAP_METHOD}, resampling clips); **bold**: a principle or overall drop of at least "
@@ -319,7 +322,7 @@ def _json_ready(value: Any) -> Any:
 def compare_json(comparison: Comparison) -> str:
     def run_info(run: Run) -> dict[str, Any]:
         return {"run_id": run.run_id, "generator": run.generator, "path": str(run.path),
-                "suite_version": run.suite_version}
+                "suite_version": run.suite_version, "conditioning": run.conditioning}
 
     payload = {
         "verdict": "regressed" if comparison.failed else "ok", "exit_code": comparison.exit_code,

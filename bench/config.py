@@ -37,6 +37,10 @@ class RunConfig:
     suite: SuiteConfig = field(default_factory=SuiteConfig)
     generator: Any = field(default_factory=lambda: {"name": "oracle"})
     """`name` picks the generator from the registry; every other key is passed to its constructor."""
+    conditioning: str = "v2v"
+    """What the model is given besides the prompt (generators.base.CONDITIONING): v2v the n_context
+    opening frames, i2v the first frame, t2v nothing. In t2v the metrics that compare with the ground
+    truth pixel by pixel are not applicable (NaN)."""
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     run_id: str = "${now:%Y%m%d-%H%M%S}-${generator.name}-${suite.name}"
     runs_dir: str = "runs"
@@ -50,9 +54,9 @@ class RunConfig:
     workers: int = 0
     """Worker processes (Ray actors); 0 = every core (every CPU of the Ray cluster). The scores do not depend on it."""
     torch_threads: int = 1
+    """torch threads per worker (a model's output can change in the last bit with the thread count)."""
     generator_timeout_s: float = 0.0
     """Per clip: a generator call running longer fails its clips (generator_error); 0 = no limit."""
-    """torch threads per worker (a model's output can change in the last bit with the thread count)."""
     write_videos: bool = True
     seed: int = 0
     """Seed handed to the generator with every request (sample i of a scenario gets seed + i)."""
@@ -67,6 +71,8 @@ class ExportConfig:
     suite: SuiteConfig = field(default_factory=SuiteConfig)
     out: str = "physcheck_requests"
     cache_dir: str = ""
+    conditioning: str = "v2v"
+    """The mode the requests are for: v2v writes n_context context frames, i2v the first frame, t2v none."""
 
 
 @dataclass

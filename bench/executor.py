@@ -12,14 +12,22 @@ Executors: `run_local` (a spawn process pool) and `run_ray` (one Ray actor per w
 Ray instance or an existing cluster). Both take (setup, batches, workers, on_done) and call
 on_done(clips written) after each batch; workers=0 means every core (on Ray: every CPU of the
 cluster).
+
+Crashes: a pool worker exits as soon as the run's main process dies (even by SIGKILL), so no
+orphan goes on writing into a run folder whose lock is gone while a resumed run works there (Ray
+actors share their driver's fate already); a worker that dies abruptly stops the run with
+WorkerDied, its finished clips kept for the resume.
 """
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +50,8 @@ class WorkerSetup:
     plugins: list[str] = field(default_factory=list)
     torch_threads: int = 1
     generator_timeout_s: float = 0.0
+    conditioning: str = "v2v"
+    """What the generator is given besides the prompt (generators.base.CONDITIONING): v2v, i2v or t2v."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,8 @@ class Worker:
 
         self.clips.clear()
         self.clips.update({item.spec.clip_id: self.cache.get(item.spec) for item in batch})
-        requests = [GenerationRequest.from_clip(self.clips[item.spec.clip_id], seed=self.setup.seed + item.index)
+        requests = [GenerationRequest.from_clip(self.clips[item.spec.clip_id], seed=self.setup.seed + item.index,
+                                                conditioning=self.setup.conditioning)
                     for item in batch]
         written = 0
         for item, outcome in zip(batch, generate_safely(self.generator, requests, self.setup.generator_timeout_s)):
@@ -97,7 +108,8 @@ class Worker:
                 continue
             if isinstance(outcome, Video) and self.setup.write_videos:
                 write_mp4(self.folder.video_path(item.video_name), outcome.frames, outcome.fps)
-            record = score_outcome(self.clips[item.spec.clip_id], outcome, self.setup.metric_names)
+            record = score_outcome(self.clips[item.spec.clip_id], outcome, self.setup.metric_names,
+                                   self.setup.conditioning)
             record.sample = item.index
             self.folder.write_record(record, item.key)
             written += 1
@@ -124,11 +136,36 @@ def worker_count(requested: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended abruptly (a signal, the out-of-memory killer, a failed start); the run stops."""
+
+
+ORPHAN_EXIT_CODE = 70
+"""Exit status of a pool worker that stopped because the run's main process died."""
+
 _WORKER: Worker | None = None
+
+
+def exit_with_parent() -> None:
+    """In a spawned worker: end this process (os._exit, nothing more written) once its parent is gone.
+
+    A daemon thread waits on the parent's sentinel, the pipe end that reads EOF when the parent dies
+    however it dies. Without it a worker orphaned by `kill -9 <run's pid>` keeps taking batches from
+    the pool's queue and writes records into the run folder, unlocked, next to the run that resumes it."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # not a multiprocessing child
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(ORPHAN_EXIT_CODE)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _start_worker(setup: WorkerSetup) -> None:
     global _WORKER
+    exit_with_parent()
     _WORKER = Worker(setup)
 
 
@@ -149,9 +186,14 @@ def run_local(setup: WorkerSetup, batches: list[Sequence[ScenarioSpec]], workers
             on_done(worker.process(batch))
         return
     context = multiprocessing.get_context("spawn")  # fork after torch's threads start can deadlock
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(setup,)) as pool:
-        for future in as_completed([pool.submit(_process_in_worker, batch) for batch in batches]):
-            on_done(future.result())
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(setup,)) as pool:
+            for future in as_completed([pool.submit(_process_in_worker, batch) for batch in batches]):
+                on_done(future.result())
+    except BrokenProcessPool as error:
+        raise WorkerDied(f"a worker process stopped abruptly (killed by a signal, out of memory, or its start failed: "
+                         f"see above); the clips finished so far are kept in {setup.run_dir}: run the same command "
+                         f"again to resume (with fewer workers= if memory ran out)") from error
 
 
 RAY_MISSING = "executor=ray needs Ray, which is not installed: pip install 'physcheck[ray]'"

@@ -75,6 +75,11 @@ class Run:
         return self.manifest.get("suite", {}).get("version")
 
     @property
+    def conditioning(self) -> str:
+        """v2v, i2v or t2v (a run written before the modes existed was v2v)."""
+        return results.run_conditioning(self.manifest)
+
+    @property
     def label(self) -> str:
         return f"{self.generator} ({self.run_id})"
 
@@ -133,6 +138,18 @@ def check_same_suite_version(runs: Sequence[Run]) -> None:
                                 f"{first.suite_version}; rerun both with the same physcheck suite")
 
 
+def check_same_conditioning(runs: Sequence[Run]) -> None:
+    """Refuse runs of different conditioning modes, naming both: a t2v score comes from the reference-free
+    metrics only and a v2v model is shown the motion, so their scores rank what the models were given,
+    not the physics they learned."""
+    first = runs[0]
+    for run in runs[1:]:
+        if run.conditioning != first.conditioning:
+            raise RunInputError(f"{run.path} ran with conditioning {run.conditioning} but {first.path} with "
+                                f"conditioning {first.conditioning}; compare runs of one mode (rerun with "
+                                f"conditioning={first.conditioning})")
+
+
 def check_same_clips(runs: Sequence[Run]) -> None:
     """Refuse runs over different scenario sets, naming a clip that differs."""
     first = runs[0]
@@ -147,19 +164,20 @@ def check_same_clips(runs: Sequence[Run]) -> None:
 
 # ------------------------------------------------------------------------------- physics vs fidelity
 
-def physics_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    """Rows that enter the physics scores (bench.results.physics_rows: not fidelity, not Physics-IQ)."""
-    return results.physics_rows(scores)
+def physics_rows(scores: pd.DataFrame, conditioning: str = "v2v") -> pd.DataFrame:
+    """Rows that enter the physics scores of a run in `conditioning` mode (bench.results.physics_rows)."""
+    return results.physics_rows(scores, conditioning)
 
 
-def is_fidelity(metric_names: pd.Series) -> pd.Series:
-    """True for metrics reported beside the physics score (fidelity, Physics-IQ masks)."""
-    return ~metric_names.map(results.is_physics_metric).astype(bool)
+def is_fidelity(metric_names: pd.Series, conditioning: str = "v2v") -> pd.Series:
+    """True for metrics reported beside the physics score (fidelity, Physics-IQ masks; in v2v/i2v the
+    reference-free metrics outside PHYSICS_METRICS)."""
+    return ~metric_names.map(lambda name: results.is_physics_metric(name, conditioning)).astype(bool)
 
 
-def fidelity_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    """Rows reported beside the physics score: Physics-IQ's mask metrics and visual fidelity."""
-    return scores.drop(results.physics_rows(scores).index)
+def fidelity_rows(scores: pd.DataFrame, conditioning: str = "v2v") -> pd.DataFrame:
+    """Rows reported beside the physics score (is_fidelity)."""
+    return scores.drop(results.physics_rows(scores, conditioning).index)
 
 
 def consistent_at_k(run: Run) -> tuple[float, int]:
@@ -230,7 +248,7 @@ class Estimate:
 
     def text(self) -> str:
         if np.isnan(self.value):
-            return "-"
+            return results.NOT_AVAILABLE
         if np.isnan(self.low):
             return f"{self.value:.3f}"
         return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
@@ -314,7 +332,7 @@ def ranking_split(runs: Sequence[Run]) -> str:
 
 
 def leaderboard_row(run: Run, primary: str, seed: int, n_resamples: int) -> Row:
-    physics, fidelity = physics_rows(run.scores), fidelity_rows(run.scores)
+    physics, fidelity = physics_rows(run.scores, run.conditioning), fidelity_rows(run.scores, run.conditioning)
     splits = sorted(physics["split"].unique())
     overall = {split: overall_estimate(split_rows(physics, split), seed, n_resamples) for split in splits}
     gap = None
@@ -366,11 +384,14 @@ class Leaderboard:
     families: list[str]
     fidelity_metrics: list[str]
     suite: dict[str, Any] = field(default_factory=dict)
+    conditioning: str = "v2v"
+    """The one conditioning mode of every run (build_leaderboard refuses mixed modes)."""
 
 
 def build_leaderboard(runs: Sequence[Run], seed: int = 0, n_resamples: int = N_RESAMPLES) -> Leaderboard:
     """Check the runs belong together and score each with its intervals, ranked."""
     check_same_suite_version(runs)
+    check_same_conditioning(runs)
     check_same_clips(runs)
     primary = ranking_split(runs)
     rows = assign_ranks([leaderboard_row(run, primary, seed, n_resamples) for run in runs], primary)
@@ -379,7 +400,7 @@ def build_leaderboard(runs: Sequence[Run], seed: int = 0, n_resamples: int = N_R
         return sorted({name for row in rows for name in getattr(row, attribute)})
 
     return Leaderboard(rows, primary, union("overall"), union("principles"), union("families"), union("fidelity"),
-                       runs[0].manifest.get("suite", {}))
+                       runs[0].manifest.get("suite", {}), runs[0].conditioning)
 
 
 def _cell(estimates: dict[str, Estimate], name: str) -> str:
@@ -418,13 +439,24 @@ def notes(board: Leaderboard) -> list[str]:
         "Reference rows: ceiling = the ground truth itself (oracle); floor = static (nothing moves), reverse "
         "(the future played backwards), linear (inertia without gravity or collisions). A model that does "
         "not beat the floors has learned no physics.",
+        f"Conditioning {results.conditioning_words(board.conditioning)}: every run here was given the same inputs "
+        "(runs of different modes are refused). In t2v the metrics that compare with the ground truth pixel by "
+        f"pixel are not applicable ({results.NOT_AVAILABLE}) and the scores come from the reference-free metrics only.",
     ]
+
+
+def beside_words(board: Leaderboard) -> str:
+    """What the 'beside the physics score' table holds in the board's conditioning mode."""
+    aligned = results.CONDITIONING.get(board.conditioning, results.CONDITIONING["v2v"]).aligned
+    return "Physics-IQ mask metrics, fidelity and reference-free metrics" if aligned else \
+        "Physics-IQ mask metrics and fidelity"
 
 
 def leaderboard_markdown(board: Leaderboard, image_name: str) -> str:
     suite = board.suite
     lines = ["# physcheck leaderboard", "",
-             f"suite: {suite.get('name', '?')} (version {suite.get('version', '?')}), {len(board.rows)} runs", "",
+             f"suite: {suite.get('name', '?')} (version {suite.get('version', '?')}), conditioning "
+             f"{board.conditioning}, {len(board.rows)} runs", "",
              tabulate(*reversed(main_table(board)), tablefmt="pipe"), ""]
     lines += [f"- {note}" for note in notes(board)] + [""]
     lines += [f"## Per physical principle ({board.primary})", "",
@@ -432,7 +464,7 @@ def leaderboard_markdown(board: Leaderboard, image_name: str) -> str:
     lines += [f"## Per family ({board.primary})", "",
               tabulate(*reversed(group_table(board, "families", board.families)), tablefmt="pipe"), ""]
     if board.fidelity_metrics:
-        lines += [f"## Beside the physics score: Physics-IQ mask metrics and fidelity ({board.primary})", "",
+        lines += [f"## Beside the physics score: {beside_words(board)} ({board.primary})", "",
                   tabulate(*reversed(group_table(board, "fidelity", board.fidelity_metrics)), tablefmt="pipe"), ""]
     lines += [f"![per-principle scores]({image_name})", ""]
     return "\n".join(lines)
@@ -521,7 +553,7 @@ def leaderboard_html(board: Leaderboard, png: bytes, out: Path | None = None) ->
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>physcheck leaderboard</title>"
              f"<style>{HTML_STYLE}</style></head><body><h1>physcheck leaderboard</h1>",
              f"<p>suite: {escape(str(suite.get('name', '?')))} (version {escape(str(suite.get('version', '?')))}),"
-             f" {len(board.rows)} runs</p>",
+             f" conditioning {escape(board.conditioning)}, {len(board.rows)} runs</p>",
              tabulate(*reversed(main_table(board)), tablefmt="html"),
              "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes(board)) + "</ul>",
              f"<img alt='per-principle scores' src='data:image/png;base64,{base64.b64encode(png).decode()}'>",
@@ -531,7 +563,7 @@ def leaderboard_html(board: Leaderboard, png: bytes, out: Path | None = None) ->
              f"<h2>Per family ({board.primary})</h2>",
              tabulate(*reversed(group_table(board, "families", board.families)), tablefmt="html")]
     if board.fidelity_metrics:
-        parts += ["<h2>Beside the physics score: Physics-IQ mask metrics and fidelity</h2>",
+        parts += [f"<h2>Beside the physics score: {escape(beside_words(board))}</h2>",
                   tabulate(*reversed(group_table(board, "fidelity", board.fidelity_metrics)), tablefmt="html")]
     return "\n".join(parts + ["</body></html>", ""])
 

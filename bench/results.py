@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics import METRICS, FailureEvent, MetricScore
+from generators.base import CONDITIONING
+from metrics import METRICS, PHYSICS_METRICS, FailureEvent, MetricScore
 
 SCORE_COLUMNS = ["clip_id", "sample", "family", "principle", "split", "seed", "metric", "value", "raw", "unit", "status", "reason"]
 """principle: the physical principle the clip's family tests (gravity, momentum, ...)."""
@@ -66,6 +67,11 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+STAGING_GLOBS = (".*.json.*", ".*.parquet.*", ".*.md.*", ".*.mp4.*")
+"""Temporary files of the run folder's writes (write_atomic, write_mp4: a dot, the file's name, a random
+suffix): one is left only where a process died between writing it and renaming it into place."""
+
+
 class RunFolderBusy(RuntimeError):
     """Another process holds the run folder's lock."""
 
@@ -98,10 +104,19 @@ class RunFolder:
             handle.truncate()
             handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
             handle.flush()
+            self.remove_staging()
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def remove_staging(self) -> list[Path]:
+        """Delete the temporary files of writes a crash cut short (STAGING_GLOBS); call it holding the lock,
+        when no writer is alive. Returns what it deleted."""
+        stale = sorted({path for pattern in STAGING_GLOBS for path in self.path.rglob(pattern) if path.is_file()})
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
 
     def record_path(self, key: str) -> Path:
         """key: the spec hash, with '.s<sample>' for samples after the first (bench.executor.Sample.key)."""
@@ -130,9 +145,7 @@ class RunFolder:
     def write_tables(self, records: Sequence[ClipRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
         scores, failures = tables(records)
         for name, frame in (("scores.parquet", scores), ("failures.parquet", failures)):
-            staging = self.path / f".{name}.tmp"
-            frame.to_parquet(staging, index=False)
-            os.replace(staging, self.path / name)
+            write_atomic(self.path / name, frame.to_parquet(index=False))
         return scores, failures
 
 
@@ -159,41 +172,80 @@ Physics-IQ's motion-mask numbers (kept for comparison with that benchmark; they 
 same motion a second time)."""
 
 
-def is_physics_metric(name: str) -> bool:
-    """True for a metric that scores physics; unregistered names (an older run's) count as physics."""
-    return name not in METRICS or METRICS.get(name).principle not in NOT_PHYSICS
+def is_physics_metric(name: str, conditioning: str = "v2v") -> bool:
+    """True for a metric that enters the physics score of a run in `conditioning` mode.
+
+    Never: fidelity and Physics-IQ (NOT_PHYSICS). In the aligned modes (v2v, i2v) the physics score is
+    made of metrics.PHYSICS_METRICS; any other physics metric a run computes (the reference-free ones) is
+    reported beside it, so adding evidence never moves an existing score. In t2v every physics metric
+    that applies enters (the aligned ones are NaN there and drop out). Unregistered names (an older
+    run's) count as physics."""
+    if name not in METRICS:
+        return True
+    if METRICS.get(name).principle in NOT_PHYSICS:
+        return False
+    return name in PHYSICS_METRICS or not CONDITIONING.get(conditioning, CONDITIONING["v2v"]).aligned
 
 
-def physics_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rows of scores.parquet that enter the physics score (fidelity metrics left out)."""
+def physics_rows(scores: pd.DataFrame, conditioning: str = "v2v") -> pd.DataFrame:
+    """The rows of scores.parquet that enter the physics score (is_physics_metric)."""
     if "metric" not in scores.columns:
         return scores
-    return scores[[is_physics_metric(name) for name in scores["metric"]]]
+    return scores[[is_physics_metric(name, conditioning) for name in scores["metric"]]]
 
 
-def overall_scores(scores: pd.DataFrame) -> pd.Series:
+def overall_scores(scores: pd.DataFrame, conditioning: str = "v2v") -> pd.Series:
     """The overall physics score per split: the mean over physical principles (equal weight each) of
     the mean value of every (clip, physics metric) row of that principle; NaN values are left out."""
-    per_principle = physics_rows(scores).groupby(["split", "principle"])["value"].mean()
+    per_principle = physics_rows(scores, conditioning).groupby(["split", "principle"])["value"].mean()
     return per_principle.groupby("split").mean()
+
+
+NOT_AVAILABLE = "n/a"
+"""How tables show a score with no value: a metric not applicable in the run's conditioning mode (t2v), or
+one that abstains on every clip of a family."""
+
+
+def run_conditioning(manifest: dict[str, Any]) -> str:
+    """The conditioning mode of a run (runs written before the modes existed were v2v)."""
+    return str(manifest.get("conditioning", "v2v"))
+
+
+def conditioning_words(mode: str) -> str:
+    """'t2v (the prompt only)': the mode and what the model was given."""
+    known = CONDITIONING.get(mode)
+    return f"{mode} ({known.description})" if known else mode
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A score table rounded to 3 decimals with empty cells shown as n/a (never as 0 or nan)."""
+    shown = table.round(3).astype(object).where(table.notna(), NOT_AVAILABLE)
+    return shown.to_markdown()
 
 
 def summary_markdown(scores: pd.DataFrame, failures: pd.DataFrame, manifest: dict[str, Any]) -> str:
     """The run's table: mean score per family and metric, the failed clips, and failure-tag counts."""
+    conditioning = run_conditioning(manifest)
     lines = [
         f"# physcheck run {manifest['run_id']}",
         "",
         f"generator: {manifest['generator']['name']}  suite: {manifest['suite']['name']} "
-        f"(version {manifest['suite']['version']}, {manifest['clip_count']} clips)",
+        f"(version {manifest['suite']['version']}, {manifest['clip_count']} clips)  conditioning: "
+        f"{conditioning_words(conditioning)}",
         "",
     ]
+    skipped = manifest.get("not_applicable_metrics") or []
+    if skipped:
+        lines += [f"Not applicable in {conditioning} (the video need not line up with the ground truth pixel by "
+                  f"pixel), shown as {NOT_AVAILABLE} and left out of every score: {', '.join(skipped)}.", ""]
     if scores.empty:
         return "\n".join(lines + ["No clips were scored."]) + "\n"
-    overall = overall_scores(scores)
+    overall = overall_scores(scores, conditioning)
     lines += ["Overall physics score (mean over principles, 1 = physically right): "
-              + ", ".join(f"{split} {value:.3f}" for split, value in overall.items()), ""]
+              + ", ".join(f"{split} {value:.3f}" if pd.notna(value) else f"{split} {NOT_AVAILABLE}"
+                          for split, value in overall.items()), ""]
     columns = ["split", "metric"] if scores["split"].nunique() > 1 else "metric"  # eval and ood side by side
-    physics = physics_rows(scores)
+    physics = physics_rows(scores, conditioning)
     beside = scores.drop(physics.index)
 
     def pivot(rows: pd.DataFrame, index: str) -> pd.DataFrame:
@@ -204,13 +256,14 @@ def summary_markdown(scores: pd.DataFrame, failures: pd.DataFrame, manifest: dic
     if not physics.empty:
         table = pivot(physics, "family")
         table.loc["all"] = pivot(physics.assign(family="all"), "family").iloc[0]
-        lines += ["Mean physics score per family and metric (1 = physically right):", "", table.round(3).to_markdown(), ""]
-        lines += ["Mean physics score per physical principle:", "", pivot(physics, "principle").round(3).to_markdown(), ""]
+        lines += ["Mean physics score per family and metric (1 = physically right):", "", markdown_table(table), ""]
+        lines += ["Mean physics score per physical principle:", "", markdown_table(pivot(physics, "principle")), ""]
     if not beside.empty:
         table = pivot(beside, "family")
         table.loc["all"] = pivot(beside.assign(family="all"), "family").iloc[0]
-        lines += ["Beside the physics score (Physics-IQ mask metrics, visual fidelity; docs/metrics.md):", "",
-                  table.round(3).to_markdown(), ""]
+        lines += ["Beside the physics score (Physics-IQ mask metrics, visual fidelity, and in v2v/i2v the "
+                  "reference-free metrics; docs/metrics.md):", "",
+                  markdown_table(table), ""]
     failed = scores.drop_duplicates("clip_id")
     failed = failed[failed["status"] != "ok"]
     lines.append(f"Failed clips (scored 0): {len(failed)}")

@@ -22,6 +22,7 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from generators import GENERATORS, GenerationRequest, Generator, MissingVideoError, Video, VideoFormatError
+from generators.base import check_conditioning, conditioning_mode
 from metrics import METRICS, FailureEvent, MetricScore, evaluate
 from simulators import FAMILIES, SPLITS, SUITE_VERSION, Clip, ScenarioSpec, build_specs
 
@@ -72,7 +73,10 @@ def specs_from_suite(suite: SuiteConfig) -> list[ScenarioSpec]:
         raise ConfigError(f"suite: {error}") from error
 
 
-def make_generator(options: dict[str, Any], ground_truth) -> Generator:
+def make_generator(options: dict[str, Any], ground_truth, conditioning: str | None = None) -> Generator:
+    """Build the generator `options` name. With `conditioning`, refuse a mode the generator does not serve:
+    by its class's declaration before it is built (nothing loaded), then by the instance's own modes
+    (a loaded pipeline, a folder's manifest)."""
     options = dict(options)
     name = options.pop("name", None)
     if name is None:
@@ -83,14 +87,26 @@ def make_generator(options: dict[str, Any], ground_truth) -> Generator:
     missing = [key for key, value in options.items() if value == "???"]
     if missing:
         raise ConfigError(f"generator.{missing[0]} is required for generator {name} (add generator.{missing[0]}=...)")
+    if conditioning is not None:
+        try:
+            check_conditioning(name, tuple(cls.supported_conditioning), conditioning)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     if cls.needs_ground_truth:
         options["ground_truth"] = ground_truth
     try:
-        return cls(**options)
+        generator = cls(**options)
     except TypeError as error:
         raise ConfigError(f"generator {name}: {error}") from error
     except (FileNotFoundError, ValueError) as error:
         raise ConfigError(str(error)) from error
+    if conditioning is not None:
+        try:
+            check_conditioning(name, tuple(generator.conditioning_modes()), conditioning,
+                               generator.conditioning_source())
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    return generator
 
 
 class GeneratorTimeout(TimeoutError):
@@ -165,20 +181,42 @@ def failed_clip_reasons(scores: pd.DataFrame, limit: int = 50) -> str:
     return "\n".join(lines) + "\n"
 
 
-def score_outcome(clip: Clip, outcome: Video | ClipFailure, metric_names: Sequence[str]) -> ClipRecord:
+NOT_APPLICABLE = "not applicable in {mode}: compares with the ground truth pixel by pixel"
+"""Reason of the NaN score a metric that needs alignment gets in a mode that is not aligned (t2v)."""
+
+
+def not_applicable(metric_names: Sequence[str], conditioning: str) -> set[str]:
+    """The metrics that do not apply in `conditioning`: those that need pixel alignment with the ground
+    truth (MetricSpec.needs_alignment) when the mode's videos do not line up with it (t2v)."""
+    if conditioning_mode(conditioning).aligned:
+        return set()
+    return {name for name in metric_names if METRICS.get(name).needs_alignment}
+
+
+def score_outcome(clip: Clip, outcome: Video | ClipFailure, metric_names: Sequence[str],
+                  conditioning: str = "v2v") -> ClipRecord:
+    """The clip's record: every metric's score in metric_names order. Metrics that do not apply in the
+    conditioning mode are not computed: NaN with the NOT_APPLICABLE reason (never 0), and no failure
+    events. A failed clip scores 0 on every applicable metric."""
     spec = clip.spec
     record = ClipRecord(clip.clip_id, spec.spec_hash, spec.family, FAMILIES.get(spec.family).principle, spec.split,
                         spec.seed, "ok")
+    skipped = not_applicable(metric_names, conditioning)
+    applicable = [name for name in metric_names if name not in skipped]
+    reason = NOT_APPLICABLE.format(mode=conditioning)
+    absent = {name: MetricScore(name, float("nan"), float("nan"), METRICS.get(name).unit, reason) for name in skipped}
     if isinstance(outcome, Video):
         try:
-            record.scores, record.events = evaluate(outcome.frames, clip, metric_names)
+            scores, record.events = evaluate(outcome.frames, clip, applicable) if applicable else ([], [])
+            computed = {score.metric: score for score in scores}
+            record.scores = [computed.get(name) or absent[name] for name in metric_names]
             return record
         except Exception as error:  # noqa: BLE001 - one bad clip never kills a run
             log.exception("scoring %s failed", clip.clip_id)
             outcome = ClipFailure("scoring_error", f"{clip.clip_id}: {type(error).__name__}: {error}")
     record.status = outcome.tag
-    record.scores = [MetricScore(name, 0.0, float("nan"), METRICS.get(name).unit,
-                                 outcome.message) for name in metric_names]
+    record.scores = [absent.get(name) or MetricScore(name, 0.0, float("nan"), METRICS.get(name).unit, outcome.message)
+                     for name in metric_names]
     record.events = [FailureEvent(clip.clip_id, outcome.tag, 0, "", 1.0, outcome.message)]
     return record
 
@@ -202,8 +240,9 @@ def git_commit() -> str:
         return ""
 
 
-def fingerprint(suite_hash: str, generator: dict, metric_names: Sequence[str], seed: int) -> str:
-    payload = json.dumps([suite_hash, generator, list(metric_names), seed], sort_keys=True)
+def fingerprint(suite_hash: str, generator: dict, metric_names: Sequence[str], seed: int,
+                conditioning: str = "v2v") -> str:
+    payload = json.dumps([suite_hash, generator, list(metric_names), seed, conditioning], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -225,6 +264,11 @@ def plain_dict(node: Any) -> dict[str, Any]:
 
 def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     """Run the benchmark into run_dir (resuming finished clips) and return scores.parquet as a frame."""
+    conditioning = str(cfg.conditioning)
+    try:
+        conditioning_mode(conditioning)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     import_plugins(cfg.plugins)
     specs = specs_from_suite(cfg.suite)
     metric_names = list(cfg.metrics)
@@ -246,12 +290,14 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         raise ConfigError(f"Unknown executor {executor!r}. Available: {', '.join(EXECUTORS)}")
     if executor == "ray" and not ray_installed():
         raise ConfigError(RAY_MISSING)
-    generator = make_generator(generator_options, ground_truth=lambda clip_id: None)
-
+    generator = make_generator(generator_options, ground_truth=lambda clip_id: None, conditioning=conditioning)
     folder = RunFolder(run_dir)
+    setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
+                        list(cfg.plugins), cfg.torch_threads, cfg.generator_timeout_s, conditioning)
+
     with folder.locked():
         suite_hash = hashlib.sha256("".join(spec.spec_hash for spec in specs).encode()).hexdigest()[:16]
-        run_fingerprint = fingerprint(suite_hash, generator_options, metric_names, cfg.seed)
+        run_fingerprint = fingerprint(suite_hash, generator_options, metric_names, cfg.seed, conditioning)
         previous = folder.read_manifest()
         if previous is not None and previous.get("fingerprint") != run_fingerprint:
             raise ConfigError(f"{folder.path} holds a run of another configuration; pick another run_id= to start anew")
@@ -261,6 +307,8 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
             "suite": {"name": cfg.suite.name, "version": SUITE_VERSION, "hash": suite_hash,
                       "config": OmegaConf.to_container(OmegaConf.structured(cfg.suite))},
             "generator": {"name": generator_options["name"], "checksum": generator.checksum(), "config": generator_options},
+            "conditioning": conditioning,
+            "not_applicable_metrics": sorted(not_applicable(metric_names, conditioning)),
             "metrics": metric_names,
             "seed": cfg.seed,
             "config": {**OmegaConf.to_container(cfg, resolve=True), "run_id": run_dir.name}
@@ -276,8 +324,6 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
         }
         folder.write_manifest(manifest)
 
-        setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
-                            list(cfg.plugins), cfg.torch_threads, cfg.generator_timeout_s)
         items = samples_of(specs, cfg.samples)
         work = list(work_batches(items, cfg.batch_size, lambda item: folder.has_record(item.key)))
         pending = sum(not folder.has_record(item.key) for batch in work for item in batch)

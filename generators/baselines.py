@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import GENERATORS, GenerationRequest, Generator, Video
+from .base import CONDITIONING_MODES, GENERATORS, GenerationRequest, Generator, Video
 
 
 @GENERATORS.register("oracle")
 class Oracle(Generator):
-    """Returns the ground-truth video itself: every metric's ceiling."""
+    """Returns the ground-truth video itself: every metric's ceiling (in any mode: it reads the truth)."""
 
     needs_ground_truth = True
+    supported_conditioning = CONDITIONING_MODES
 
     def generate(self, requests: list[GenerationRequest]) -> list[Video]:
         return [Video(self.ground_truth(request.clip_id).video.copy(), request.fps) for request in requests]
@@ -18,7 +19,9 @@ class Oracle(Generator):
 
 @GENERATORS.register("static")
 class Static(Generator):
-    """Repeats the last context frame: nothing moves."""
+    """Repeats the last given frame: nothing moves. Needs a frame to repeat, so not t2v."""
+
+    supported_conditioning = ("v2v", "i2v")
 
     def generate(self, requests: list[GenerationRequest]) -> list[Video]:
         videos = []
@@ -30,9 +33,13 @@ class Static(Generator):
 
 @GENERATORS.register("reverse")
 class Reverse(Generator):
-    """The context, then the true continuation played backwards (the arrow of time broken)."""
+    """The given frames, then the rest of the true clip played backwards (the arrow of time broken).
+
+    In every mode: v2v keeps the n_context true frames and reverses frames n_context..; i2v keeps the
+    first frame and reverses frames 1..; t2v plays the whole clip backwards."""
 
     needs_ground_truth = True
+    supported_conditioning = CONDITIONING_MODES
 
     def generate(self, requests: list[GenerationRequest]) -> list[Video]:
         videos = []
@@ -45,9 +52,10 @@ class Reverse(Generator):
 
 @GENERATORS.register("corrupt")
 class Corrupt(Generator):
-    """The ground truth with one labelled corruption applied (generators/corruptions.py)."""
+    """The ground truth with one labelled corruption applied (generators/corruptions.py), in any mode."""
 
     needs_ground_truth = True
+    supported_conditioning = CONDITIONING_MODES
 
     def __init__(self, corruption: str, severity: float = 0.5, **kwargs) -> None:
         super().__init__(**kwargs)

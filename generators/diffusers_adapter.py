@@ -6,9 +6,13 @@ with `DiffusionPipeline.from_pretrained(DIR, local_files_only=True)`, so nothing
 How a request becomes a pipeline call (decided from `inspect.signature(pipeline.__call__)`):
 - mode: a call with an `image` parameter is image-to-video and gets the first context frame as a
   PIL image (and the prompt when the call takes `prompt`); otherwise it is text-to-video and gets
-  the prompt only. A call without `num_frames` is not a video pipeline and is refused.
+  the prompt only. A call without `num_frames` is not a video pipeline and is refused. The run's
+  `conditioning` must match: i2v for an image-to-video pipeline, t2v for a text-to-video one
+  (v2v, several context frames, is no diffusers pipeline's call); a mismatch is refused before any
+  clip is generated.
 - num_frames: the suite's n_frames (or generator.num_frames), the whole clip from its first frame;
-  the true context frames then replace the first n_context generated ones.
+  the frames the request gives (i2v: the first frame; t2v: none) then replace the first generated
+  ones, and every later frame is the pipeline's own.
 - height/width: the pipeline's native size (its call's defaults, i.e. what the checkpoint was made
   for; when those are None the pipeline picks), or generator.height/width rounded to a multiple of
   32, which every video pipeline's VAE/patch grid accepts.
@@ -51,6 +55,9 @@ class PipelineOutputError(ValueError):
 class DiffusersPipeline(Generator):
     """Samples a local diffusers text-to-video or image-to-video pipeline."""
 
+    supported_conditioning = ("i2v", "t2v")
+    """Either, by the loaded pipeline's call signature (conditioning_modes())."""
+
     def __init__(self, path: str, steps: int = 25, guidance_scale: float | None = None, batch_size: int = 1,
                  device: str = "cpu", dtype: str = "float32", height: int | None = None, width: int | None = None,
                  num_frames: int | None = None, threads: int = 0, **kwargs) -> None:
@@ -77,6 +84,13 @@ class DiffusersPipeline(Generator):
     def mode(self) -> str:
         """'i2v' or 't2v', from the pipeline's call signature."""
         return "i2v" if self.image_to_video else "t2v"
+
+    def conditioning_modes(self) -> tuple[str, ...]:
+        return (self.mode,)
+
+    def conditioning_source(self) -> str:
+        kind = "takes an image" if self.image_to_video else "takes no image"
+        return f"{type(self.pipeline).__name__} at {self.path} {kind}"
 
     def generate(self, requests: list[GenerationRequest]) -> list[Video]:
         videos = []
@@ -152,7 +166,8 @@ def load_pipeline(path: Path, device: str, dtype: str):
     try:
         with warnings.catch_warnings():  # newer diffusers prefer dtype=, which older ones ignore
             warnings.filterwarnings("ignore", message=".*torch_dtype.*deprecated", category=FutureWarning)
-            pipeline = DiffusionPipeline.from_pretrained(path, local_files_only=True, torch_dtype=torch_dtype)
+            pipeline = DiffusionPipeline.from_pretrained(path, local_files_only=True, use_safetensors=True,
+                                                         torch_dtype=torch_dtype)
     except (OSError, ValueError, ImportError, AttributeError, TypeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"{path}: diffusers could not load this pipeline ({first_line}); "

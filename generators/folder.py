@@ -4,8 +4,13 @@ Layout: DIR/<family>/<split>/<seed:05d>.<ext> (what `physcheck export` lays out)
 name DIR/<family>__<split>__<seed:05d>.<ext>. ext is one of mp4, webm, gif, npz, npy.
 
 Shape policy (no silent resizing): the frames must have the suite's resolution exactly; a video
-holds either all n_frames frames (context first) or only the n_frames - n_context generated
-ones, in which case the request's context frames are put in front.
+holds either all n_frames frames (context first) or only the n_frames - k generated ones, where k
+is the number of context frames the request gives (n_context in v2v, 1 in i2v, 0 in t2v), in which
+case those given frames are put in front.
+
+Conditioning: a folder is what it is. When DIR/manifest.json records a `conditioning` mode (what
+`physcheck export` writes, so answers generated into the export folder carry it), the folder serves
+that mode only; otherwise any mode.
 
 fps policy: frame i of the file is frame i of the clip, whatever the file's fps says (container rates
 are often approximate: a GIF stores delays in 1/100 s). A different fps is accepted, logged as a
@@ -18,13 +23,14 @@ no clip are never read.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from pathlib import Path
 
 import numpy as np
 
-from .base import GENERATORS, GenerationRequest, Generator, Video
+from .base import CONDITIONING_MODES, GENERATORS, GenerationRequest, Generator, Video, conditioning_mode
 from .video_io import VIDEO_EXTENSIONS, VideoFormatError, read_video
 
 log = logging.getLogger(__name__)
@@ -95,6 +101,22 @@ def near_miss_hint(folder: Path, clip_id: str) -> str:
     return ""
 
 
+def recorded_conditioning(folder: Path) -> str | None:
+    """The `conditioning` mode recorded in folder/manifest.json, or None when there is no manifest or no key."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: unreadable ({error}); fix or remove it (it only records the conditioning mode "
+                         "for the folder generator)") from None
+    mode = manifest.get("conditioning") if isinstance(manifest, dict) else None
+    if mode is None:
+        return None
+    return conditioning_mode(str(mode), key=f"{path}: conditioning").name
+
+
 def fit_request(frames: np.ndarray, request: GenerationRequest, path: Path) -> np.ndarray:
     """Check a loaded video against the request and put the context in front when it is missing."""
     height, width = request.resolution
@@ -108,6 +130,9 @@ def fit_request(frames: np.ndarray, request: GenerationRequest, path: Path) -> n
         return frames
     if frames.shape[0] == generated:
         return np.concatenate([request.context, frames])
+    if request.n_context == 0:
+        raise VideoFormatError(f"{path}: {frames.shape[0]} frames, expected {request.n_frames} "
+                               f"({request.conditioning}: every frame is generated)")
     raise VideoFormatError(
         f"{path}: {frames.shape[0]} frames, expected {request.n_frames} (context included) "
         f"or {generated} (generated only)"
@@ -118,6 +143,8 @@ def fit_request(frames: np.ndarray, request: GenerationRequest, path: Path) -> n
 class Folder(Generator):
     """Reads pre-generated videos from `path`; files over max_video_bytes are refused unread."""
 
+    supported_conditioning = CONDITIONING_MODES
+
     def __init__(self, path: str, max_video_bytes: int = MAX_VIDEO_BYTES, **kwargs) -> None:
         super().__init__(**kwargs)
         self.path = Path(path)
@@ -126,6 +153,14 @@ class Folder(Generator):
         if not isinstance(max_video_bytes, int) or isinstance(max_video_bytes, bool) or max_video_bytes < 1:
             raise ValueError(f"generator.max_video_bytes must be a positive number of bytes, got {max_video_bytes!r}")
         self.max_video_bytes = max_video_bytes
+        self.recorded_conditioning = recorded_conditioning(self.path)
+
+    def conditioning_modes(self) -> tuple[str, ...]:
+        """The mode recorded in the folder's manifest.json, else any."""
+        return (self.recorded_conditioning,) if self.recorded_conditioning else self.supported_conditioning
+
+    def conditioning_source(self) -> str:
+        return f"recorded in {self.path / 'manifest.json'}" if self.recorded_conditioning else ""
 
     def generate(self, requests: list[GenerationRequest]) -> list[Video]:
         return [self.load(request) for request in requests]

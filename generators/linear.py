@@ -73,7 +73,9 @@ def extrapolate(context: np.ndarray, n_frames: int) -> np.ndarray:
 
 @GENERATORS.register("linear")
 class Linear(Generator):
-    """Objects keep their last observed velocity; nothing else happens."""
+    """Objects keep their last observed velocity; nothing else happens. A velocity needs two frames: v2v."""
+
+    supported_conditioning = ("v2v",)
 
     def generate(self, requests: list[GenerationRequest]) -> list[Video]:
         return [Video(extrapolate(request.context, request.n_frames), request.fps) for request in requests]

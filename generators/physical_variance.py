@@ -11,14 +11,16 @@ import numpy as np
 
 from simulators.variance import physical_variance_video
 
-from .base import GENERATORS, GenerationRequest, Generator, Video
+from .base import CONDITIONING_MODES, GENERATORS, GenerationRequest, Generator, Video
 
 
 @GENERATORS.register("physical_variance")
 class PhysicalVariance(Generator):
-    """The context, then the continuation of a re-simulation with a perturbed initial state."""
+    """The given frames, then the rest of a re-simulation with a perturbed initial state (any mode; in t2v
+    the whole clip is the re-simulation's)."""
 
     needs_ground_truth = True
+    supported_conditioning = CONDITIONING_MODES
 
     def generate(self, requests: list[GenerationRequest]) -> list[Video]:
         videos = []

@@ -6,10 +6,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SUITE_VERSION = "2"
+SUITE_VERSION = "3"
 """Bumped whenever a change to any family changes the clips it generates.
 
 2: palette, visual variety and nine new families.
+3: complete prompts (every tracked object's colour, shape and size, the camera's side, height and
+   distance, the event) so that a text-to-video model needs no frames; videos and physics unchanged.
 """
 
 SPLITS = ("train", "eval", "ood")

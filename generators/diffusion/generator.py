@@ -11,7 +11,11 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 @GENERATORS.register("diffusion")
 class Diffusion(Generator):
-    """Samples with the autoencoder + denoiser checkpoints (safetensors; never unpickled)."""
+    """Samples with the autoencoder + denoiser checkpoints (safetensors; never unpickled).
+
+    Trained to continue 4 context frames (train_denoiser's context mask), so it serves v2v only."""
+
+    supported_conditioning = ("v2v",)
 
     def __init__(self, checkpoint: str = "checkpoints/denoiser.safetensors",
                  autoencoder: str = "checkpoints/autoencoder.safetensors", steps: int = 12, batch_size: int = 8,

@@ -109,6 +109,38 @@ def camera(params: dict[str, Any], base: Camera = SIDE_CAMERA) -> Camera:
     return Camera(tuple(eye.tolist()), tuple(target.tolist()), base.up, base.fov_deg, base.near, base.far)
 
 
+ELEVATION_WORDS: tuple[tuple[float, str], ...] = (
+    (5.0, ""), (30.0, " and slightly above"), (60.0, " and above"), (80.0, " and high above"), (90.01, " straight above"))
+"""Camera elevation (degrees above the horizontal, looking at the target) -> words, by upper bound:
+level under 5 degrees, a top view from 80 up."""
+SIDEWAYS_DEG = 10.0
+"""A camera turned at least this far (degrees) from straight on is said to look 'a little from the left/right'."""
+
+
+def view_words(view: Camera, facing: str = "the side", framing: str = "") -> str:
+    """The prompt's camera sentence, from the scene's actual camera: which way it looks at the scene
+    (facing, e.g. 'the side' or 'the front', plus 'a little from the left/right' when it is turned),
+    how high (ELEVATION_WORDS) and how far, metres from the point it looks at; framing is appended.
+    E.g. 'Seen from the side and slightly above by a camera 4.5 m away.'"""
+    offset = np.asarray(view.eye, float) - np.asarray(view.target, float)
+    distance = float(np.linalg.norm(offset))
+    elevation = float(np.degrees(np.arctan2(offset[2], np.hypot(offset[0], offset[1]))))
+    azimuth = float(np.degrees(np.arctan2(offset[0], -offset[1])))  # > 0: the camera stands to the right
+    height = next(words for bound, words in ELEVATION_WORDS if elevation < bound)
+    if height == " straight above":
+        direction = "from straight above (a top view)"
+    else:
+        turned = f", a little from the {'right' if azimuth > 0 else 'left'}" if abs(azimuth) >= SIDEWAYS_DEG else ""
+        direction = f"from {facing}{turned}{height}" + ("," if turned and height else "")
+    level = "level " if not height else ""
+    return f"Seen {direction} by a {level}camera {distance:.1f} m away{framing}."
+
+
+def colour_list(names: list[str]) -> str:
+    """'red', 'red and blue', 'red, blue and green'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
 def floor_and_backdrop(params: dict[str, Any] | None = None) -> list[Body]:
     """A grey floor (top at z = 0) and a grey backdrop wall at y = 4 m, in the seed's greys."""
     params = params or CANONICAL_VISUALS

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..scene import Body, Box, Camera, Compound, Part, Scene
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, view_words
 
 SEAT_HALF = (0.32, 0.30, 0.07)
 BACK_HALF = (0.32, 0.05, 0.28)
@@ -62,23 +62,27 @@ class Chair(Family):
         self.direction = 1.0 if params["push_right"] >= 0.5 else -1.0
         self.push_force, self.push_time = params["push_force"], params["push_time"]
         yaw = np.deg2rad(params["yaw_deg"])
-        looks = (f"A chair made of boxes, with a {seat} seat, a {back} back and square legs coloured {legs[0]} "
-                 f"(front left), {legs[1]} (front right), {legs[2]} (back left) and {legs[3]} (back right)")
+        looks = (f"It is made of boxes: a {seat} seat {2 * SEAT_HALF[0]:.2f} m wide, a {back} back and square legs "
+                 f"coloured {legs[0]} (front left), {legs[1]} (front right), {legs[2]} (back left) and {legs[3]} "
+                 "(back right).")
+        view = camera(params, CHAIR_CAMERA)
         if self.kind == "tip":
             orientation = Rotation.from_euler("z", yaw).as_quat()
             position, release_time = (0.0, 0.0, SEAT_HEIGHT), 0.0
             side = "right" if self.direction > 0 else "left"
-            prompt = (f"{looks}, stands on a grey floor. It is pushed at the top of its back, tips over to the {side} "
-                      "and falls on its side, staying rigid. Seen from the front, slightly from above.")
+            prompt = (f"A chair stands on a grey floor; after {params['push_time']:.1f} s it is pushed at the top of its "
+                      f"back, tips over to the {side} and falls on its side, staying rigid. {looks} "
+                      f"{view_words(view, 'the front')}")
         else:
             tilt = np.deg2rad(params["tilt_deg"]) * self.direction
             orientation = Rotation.from_euler("zy", [yaw, tilt]).as_quat()
             position, release_time = (0.0, 0.0, SEAT_HEIGHT + params["drop_height"]), params["release_time"]
-            prompt = (f"{looks}, is held tilted {params['drop_height']:.1f} m above a grey floor, then dropped; it "
-                      "lands on its legs and tumbles, staying rigid. Seen from the front, slightly from above.")
+            prompt = (f"A chair is held tilted {params['drop_height']:.1f} m above a grey floor, then dropped after "
+                      f"{params['release_time']:.1f} s; it lands on its legs and tumbles, staying rigid. {looks} "
+                      f"{view_words(view, 'the front')}")
         chair = Body("chair", "rigid", Compound(parts), parts[0].rgb, position, tuple(orientation.tolist()),
                      mass=7.0, restitution=0.2, lateral_friction=0.7, release_time=release_time)
-        return Scene([*floor_and_backdrop(params), chair], camera(params, CHAIR_CAMERA), prompt,
+        return Scene([*floor_and_backdrop(params), chair], view, prompt,
                      events={"scenario": self.kind, "rigid": True})
 
     def animate(self, sim, time_s: float) -> None:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from ..scene import Body, Scene, Sphere
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, view_words
 
 BALL_RADIUS = 0.27
+AT_REST_MPS = 0.1
+"""The prompt calls the right ball 'lying still' below this speed (m/s), else 'rolling towards it at ...'."""
 
 
 def rolling(speed: float) -> tuple[float, float, float]:
@@ -37,11 +39,16 @@ class Collision(Family):
             angular_velocity=rolling(params["speed_right"]), restitution=restitution,
         )
         heavier = right_colour if params["mass_ratio"] > 1 else left_colour
+        right_motion = ("lying still" if params["speed_right"] > -AT_REST_MPS
+                        else f"rolling towards it at {-params['speed_right']:.1f} m/s")
+        view = camera(params)
         prompt = (
-            f"A {left_colour} ball rolls from the left into a {right_colour} ball on a grey floor and they collide; "
-            f"the {heavier} ball is heavier. Seen from the side."
+            f"A {left_colour} ball rolls from the left at {params['speed_left']:.1f} m/s along a grey floor into a "
+            f"{right_colour} ball {right_motion} "
+            f"and they collide; both are {2 * BALL_RADIUS:.2f} m across and the {heavier} ball is heavier. "
+            f"{view_words(view)}"
         )
-        return Scene([*floor_and_backdrop(params), left, right], camera(params), prompt,
+        return Scene([*floor_and_backdrop(params), left, right], view, prompt,
                      events={"restitution": params["restitution"], "masses": [1.0, params["mass_ratio"]]})
 
     def events(self, scene: Scene, tracks, contacts: list[dict]) -> dict:

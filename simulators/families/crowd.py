@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scene import Body, Box, Camera, Cylinder, Scene, Sphere
-from .base import FAMILIES, OCCLUDER_RGB, Family, camera, colours, floor_and_backdrop, grey
+from .base import FAMILIES, OCCLUDER_RGB, Family, camera, colour_list, colours, floor_and_backdrop, grey, view_words
 
 BALL_RADIUS = 0.3
 PERSON_RADIUS, PERSON_HEIGHT = 0.25, 0.7
@@ -88,13 +88,16 @@ class Crowd(Family):
         walls = [Body(f"wall_{index}", "occluder", Box((params["wall_half_width"], 0.05, WALL_HALF_HEIGHT)),
                       OCCLUDER_RGB, (x, WALL_Y, WALL_HALF_HEIGHT), mass=0.0, tracked=False)
                  for index, x in enumerate(wall_xs)]
-        kind = "upright cylinders, like people," if people else "balls"
-        names = ", ".join(colour for colour, _ in named[:-1]) + f" and {named[-1][0]}"
+        kind = (f"upright cylinders {PERSON_HEIGHT:.1f} m tall, like people," if people
+                else f"balls {2 * BALL_RADIUS:.1f} m across")
+        names = colour_list([colour for colour, _ in named])
         wall_words = "a dark grey wall" if n_walls == 1 else "two dark grey walls"
-        prompt = (f"{NUMBER_WORDS[count]} {kind} coloured {names} glide back and forth across a grey floor in three rows "
+        view = camera(params, CROWD_CAMERA)
+        prompt = (f"{NUMBER_WORDS[count]} {kind} coloured {names} glide back and forth at about "
+                  f"{params['speed']:.1f} m/s across a grey floor in three rows "
                   f"between two low grey kerbs, passing behind {wall_words} in front of them; all {count} stay "
-                  "there the whole time. Seen from the front, slightly from above.")
-        return Scene([*floor_and_backdrop(params), *kerbs(params), *walls, *objects], camera(params, CROWD_CAMERA),
+                  f"there the whole time. {view_words(view)}")
+        return Scene([*floor_and_backdrop(params), *kerbs(params), *walls, *objects], view,
                      prompt, events={"object_count": count, "people": people, "walls": n_walls})
 
     def animate(self, sim, time_s: float) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scene import Body, Box, Camera, Scene
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colour_list, colours, floor_and_backdrop, view_words
 
 DOMINO_HALF = (0.08, 0.25, 0.4)  # thickness (x, the direction of the fall), width (y), height (z); metres
 DOMINO_MASS = 0.5
@@ -52,15 +52,17 @@ class Dominoes(Family):
                  restitution=0.0, lateral_friction=0.6)
             for index, (x, (_, rgb)) in enumerate(zip(self.positions(params), palette))
         ]
-        names = ", ".join(colour for colour, _ in palette[:-1]) + f" and {palette[-1][0]}"
+        names = colour_list([colour for colour, _ in palette])
+        view = camera(params, DOMINO_CAMERA)
         prompt = (
-            f"{count} dominoes ({names}, from left to right) stand in a row on a grey floor; the {palette[0][0]} one "
-            "is tipped to the right and knocks the next one over, which knocks over the next, until all have "
-            "fallen. Seen from the front, slightly from the left and above."
+            f"{count} dominoes, thick boxes {2 * DOMINO_HALF[2]:.1f} m tall ({names}, from left to right), stand in a "
+            f"row on a grey floor; after {params['push_time']:.1f} s the {palette[0][0]} one is tipped to the right "
+            "and knocks the next one over, "
+            f"which knocks over the next, until all have fallen. {view_words(view)}"
         )
         events = {"domino_count": count, "spacing_m": params["spacing"], "push_time_s": params["push_time"],
                   "push_angular_speed": params["push_speed"], "fallen_tilt_deg": FALLEN_TILT_DEG}
-        return Scene([*floor_and_backdrop(params), *dominoes], camera(params, DOMINO_CAMERA), prompt, events=events)
+        return Scene([*floor_and_backdrop(params), *dominoes], view, prompt, events=events)
 
     def animate(self, sim, time_s: float) -> None:
         """At push_time, set the first domino turning about its front bottom edge at push_speed rad/s."""

@@ -6,7 +6,7 @@ model sees the ball hang and start to fall, and must continue the fall and the b
 from __future__ import annotations
 
 from ..scene import Body, Scene, Sphere
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, view_words
 
 BALL_RADIUS = 0.27
 
@@ -26,10 +26,12 @@ class FreeFall(Family):
             (params["x"], 0.0, params["height"] + BALL_RADIUS), restitution=params["restitution"],
             release_time=params["release_time"],
         )
+        view = camera(params)
         prompt = (
-            f"A {colour} ball is held {params['height']:.1f} m above a grey floor, then dropped, and bounces, "
-            "seen from the side in front of a light grey wall."
+            f"A {colour} ball {2 * BALL_RADIUS:.2f} m across is held {params['height']:.1f} m above a grey floor in "
+            f"front of a light grey wall, then dropped after {params['release_time']:.1f} s; it falls and bounces. "
+            f"{view_words(view)}"
         )
-        return Scene([*floor_and_backdrop(params), ball], camera(params), prompt,
+        return Scene([*floor_and_backdrop(params), ball], view, prompt,
                      events={"drop_height_m": params["height"], "release_time_s": params["release_time"],
                              "gravity": 9.81})

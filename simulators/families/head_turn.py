@@ -20,7 +20,7 @@ import pybullet
 from scipy.spatial.transform import Rotation
 
 from ..scene import Body, Camera, Cylinder, Scene, URDFAsset
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey, view_words
 from .humanoid import (
     HUMANOID_SCALE,
     HUMANOID_URDF,
@@ -99,9 +99,9 @@ class HeadTurn(Family):
         side = "left" if self.sign > 0 else "right"
         prompt = (
             f"A grey mannequin with a {head_colour} head and a {chest_colour} chest stands facing the camera; a "
-            f"{face_colour} disc marks its face and a {badge_colour} disc its chest. It turns its head about "
-            f"{params['max_yaw_deg']:.0f} degrees to look over its {side} shoulder, its torso turning slightly "
-            "with it, then turns back. Seen from the front, framed on the head and shoulders."
+            f"{face_colour} disc marks its face and a {badge_colour} disc its chest. After {self.start_s:.1f} s it "
+            f"turns its head about {params['max_yaw_deg']:.0f} degrees in {self.turn_s:.1f} s to look over its "
+            f"{side} shoulder, its torso turning slightly with it, holds it {self.hold_s:.1f} s, then turns back. {view_words(view, 'the front', ', framed on the head and shoulders')}"
         )
         return Scene([*floor_and_backdrop(params), person, face, badge], view, prompt, events={
             "neck_yaw_limit_deg": NECK_YAW_LIMIT_DEG,

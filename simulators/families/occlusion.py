@@ -5,7 +5,7 @@ Speeds are chosen so that at the default 4 s the ball stays in view after it re-
 from __future__ import annotations
 
 from ..scene import Body, Box, Scene, Sphere
-from .base import FAMILIES, OCCLUDER_RGB, Family, camera, colours, floor_and_backdrop
+from .base import FAMILIES, OCCLUDER_RGB, Family, camera, colours, floor_and_backdrop, view_words
 
 BALL_RADIUS = 0.27
 WALL_Y = -1.0  # between the camera (y = -4.2) and the ball's path (y = 0)
@@ -29,8 +29,10 @@ class Occlusion(Family):
             "wall", "occluder", Box((params["wall_half_width"], 0.05, 0.6)), OCCLUDER_RGB,
             (params["wall_x"], WALL_Y, 0.6), mass=0.0, tracked=False,
         )
+        view = camera(params)
         prompt = (
-            f"A {colour} ball rolls from left to right along a grey floor, passes behind a dark grey wall "
-            "and comes out on the other side. Seen from the side."
+            f"A {colour} ball {2 * BALL_RADIUS:.2f} m across rolls from left to right at {params['speed']:.1f} m/s "
+            f"along a grey floor, passes "
+            f"behind a dark grey wall standing nearer the camera and comes out on the other side. {view_words(view)}"
         )
-        return Scene([*floor_and_backdrop(params), ball, wall], camera(params), prompt)
+        return Scene([*floor_and_backdrop(params), ball, wall], view, prompt)

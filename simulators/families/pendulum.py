@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from ..scene import Body, Box, Camera, Compound, Cylinder, Part, Scene, Sphere
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey, view_words
 
 GRAVITY = 9.81
 BOB_RADIUS = 0.27
@@ -79,13 +79,15 @@ class Pendulum(Family):
         ))
         body = Body("pendulum", "pendulum", pendulum, rgb, (params["pivot_x"], 0.0, PIVOT_HEIGHT), mass=0.0,
                     restitution=0.0)
+        view = camera(params, PENDULUM_CAMERA)
         prompt = (
-            f"A {colour} ball hangs from a fixed pivot on a thin grey rod {length:.1f} m long; it is let go "
-            f"{angle_deg:.0f} degrees to the left and swings back and forth like a pendulum. Seen from the side."
+            f"A {colour} ball {2 * BOB_RADIUS:.2f} m across hangs from a fixed pivot on a thin grey rod {length:.1f} m "
+            f"long; it is let go {angle_deg:.0f} degrees to the left and swings back and forth like a pendulum. "
+            f"{view_words(view)}"
         )
         events = {
             "rod_length_m": length, "initial_angle_deg": angle_deg, "pivot": [params["pivot_x"], 0.0, PIVOT_HEIGHT],
             "small_angle_period_s": small_angle_period(length), "physical_period_s": physical_period(length),
             "gravity": GRAVITY,
         }
-        return Scene([*floor_and_backdrop(params), body], camera(params, PENDULUM_CAMERA), prompt, events=events)
+        return Scene([*floor_and_backdrop(params), body], view, prompt, events=events)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..scene import Body, Scene, Sphere
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, view_words
 
 BALL_RADIUS = 0.27
 
@@ -21,9 +21,11 @@ class Projectile(Family):
             "ball", "projectile", Sphere(BALL_RADIUS), rgb,
             (-1.6, 0.0, params["height"] + BALL_RADIUS), linear_velocity=velocity, restitution=0.5,
         )
+        view = camera(params)
         prompt = (
-            f"A {colour} ball is thrown from the left at {params['speed_x']:.1f} m/s forwards and "
-            f"{params['speed_z']:.1f} m/s upwards, flies in an arc and lands on a grey floor, seen from the side."
+            f"A {colour} ball {2 * BALL_RADIUS:.2f} m across is thrown from near the left edge at "
+            f"{params['speed_x']:.1f} m/s to the right and {params['speed_z']:.1f} m/s upwards, flies in an arc and "
+            f"lands on a grey floor in front of a light grey wall, bouncing. {view_words(view)}"
         )
-        return Scene([*floor_and_backdrop(params), ball], camera(params), prompt,
+        return Scene([*floor_and_backdrop(params), ball], view, prompt,
                      events={"launch_velocity": list(velocity), "gravity": 9.81})

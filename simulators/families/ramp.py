@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..scene import Body, Box, Camera, Scene, Sphere
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey, view_words
 
 GRAVITY = 9.81
 BALL_RADIUS = 0.27
@@ -95,18 +95,20 @@ class Ramp(Family):
             box_motion = "slides down " + ("faster than the ball" if box_leads else "more slowly than the ball")
         else:
             box_motion = "stays where it is, held by friction"
+        view = camera(params, RAMP_CAMERA)
         prompt = (
-            f"A {ball_colour} ball and a {box_colour} box are released side by side on a grey ramp inclined at "
-            f"{slope_deg:.0f} degrees; the ball rolls down and the box {box_motion}. A low grey wall on the floor "
-            "stops whatever reaches it. Seen from the side."
+            f"A {ball_colour} ball and a {box_colour} box are released side by side after "
+            f"{params['release_time']:.1f} s on a grey ramp inclined at {slope_deg:.0f} degrees; the ball rolls down "
+            f"and the box {box_motion}. The ball is {2 * BALL_RADIUS:.2f} m across and nearer the camera, the box a "
+            f"cube {2 * BOX_HALF:.1f} m on a side. A low grey wall on the floor stops whatever reaches it. "
+            f"{view_words(view)}"
         )
         events = {
             "slope_deg": slope_deg, "box_friction": mu, "ball_friction": BALL_FRICTION,
             "box_slides": bool(slides), "expected_acceleration": expected, "release_time_s": params["release_time"],
             "gravity": GRAVITY,
         }
-        return Scene([*floor_and_backdrop(params), plank, support, stop_wall, ball, box], camera(params, RAMP_CAMERA),
-                     prompt, events=events)
+        return Scene([*floor_and_backdrop(params), plank, support, stop_wall, ball, box], view, prompt, events=events)
 
     def events(self, scene: Scene, tracks, contacts: list[dict]) -> dict:
         """Per object, the first frame it has left the plank (ball: past the lower end; box: its front edge

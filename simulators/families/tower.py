@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scene import Body, Box, Camera, Scene
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop
+from .base import FAMILIES, Family, camera, colour_list, colours, floor_and_backdrop, view_words
 
 BLOCK_HALF = (0.36, 0.3, 0.2)  # x (the lean direction), y, z; metres
 BLOCK_MASS = 1.0
@@ -75,16 +75,18 @@ class Tower(Family):
             for level, (_, rgb) in enumerate(palette)
         ]
         stable = all(is_stable(offsets - params["x"]))
-        names = ", ".join(colour for colour, _ in palette[:-1]) + f" and {palette[-1][0]}"
+        names = colour_list([colour for colour, _ in palette])
         side = "right" if direction > 0 else "left"
         outcome = "stands still" if stable else "topples over"
+        view = camera(params, TOWER_CAMERA)
         prompt = (
-            f"A tower of {count} blocks ({names}, bottom to top) is stacked on a grey floor, each block shifted a "
-            f"little to the {side} of the one below; the tower {outcome}. Seen from the side."
+            f"A tower of {count} box-shaped blocks ({names}, bottom to top) stacked on a grey floor {outcome} once let "
+            f"go after {RELEASE_TIME_S:.1f} s; each block is {2 * BLOCK_HALF[0]:.2f} m wide and "
+            f"{2 * BLOCK_HALF[2]:.1f} m tall and shifted a little to the {side} of the one below. {view_words(view)}"
         )
         events = {"block_count": count, "offsets_m": offsets.tolist(), "stable_levels": is_stable(offsets),
                   "stable": stable, "lean": self.lean(params), "release_time_s": RELEASE_TIME_S}
-        return Scene([*floor_and_backdrop(params), *blocks], camera(params, TOWER_CAMERA), prompt, events=events)
+        return Scene([*floor_and_backdrop(params), *blocks], view, prompt, events=events)
 
     def events(self, scene: Scene, tracks, contacts: list[dict]) -> dict:
         names = [body.name for body in scene.bodies if body.role == "block"]

@@ -19,7 +19,7 @@ import pybullet
 from scipy.spatial.transform import Rotation
 
 from ..scene import Body, Box, Camera, Compound, Part, Scene, URDFAsset
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey
+from .base import FAMILIES, Family, camera, colour_list, colours, floor_and_backdrop, grey, view_words
 from .humanoid import (
     FOOT_BOX_CENTRE,
     FOOT_BOX_HALF,
@@ -53,6 +53,8 @@ CAMERA_RISE = 0.35
 CAMERA_BEHIND = 0.12
 """The frame is centred this far behind the hips: the trailing foot swings further back than the leading one."""
 CAMERA_JITTER = 0.3
+MANNEQUIN_HEIGHT_M = 1.6
+"""The DeepMimic humanoid at HUMANOID_SCALE, for the prompt."""
 """Share of the seed's camera offset applied: the frame is tight, so it may only move a little."""
 
 
@@ -110,12 +112,12 @@ class Treadmill(Family):
         view = camera({**params, "visual_camera_dx": CAMERA_JITTER * params.get("visual_camera_dx", 0.0),
                        "visual_camera_dz": CAMERA_JITTER * params.get("visual_camera_dz", 0.0)}, base)
         facing_word, belt_word = ("right", "left") if self.facing > 0 else ("left", "right")
-        parts = ", ".join(f"{colour} {words[link]}" for link, (colour, _) in link_colours.items())
-        stripes = ", ".join(colour for colour, _ in marker_colours.values())
+        parts = colour_list([f"a {colour} {words[link]}" for link, (colour, _) in link_colours.items()])
+        stripes = colour_list([colour for colour, _ in marker_colours.values()])
         prompt = (
-            f"A grey mannequin with {parts} runs on a treadmill at {self.run_speed:.1f} m/s, facing {facing_word}. "
-            f"The belt of light and dark grey slats with {stripes} stripes runs to the {belt_word} under its feet. "
-            "Seen from the side, framed on the legs."
+            f"A grey mannequin about {MANNEQUIN_HEIGHT_M:.1f} m tall with {parts} runs on a treadmill at "
+            f"{self.run_speed:.1f} m/s, facing {facing_word}. The belt of light and dark grey slats with {stripes} "
+            f"stripes runs to the {belt_word} under its feet. {view_words(view, framing=', framed on the legs')}"
         )
         return Scene([*floor_and_backdrop(params), deck, belt, *markers, runner], view, prompt, events={
             "belt_direction": [-self.facing, 0.0, 0.0],

@@ -12,7 +12,7 @@ are grey.
 from __future__ import annotations
 
 from ..scene import Body, Box, Camera, Scene, URDFAsset
-from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey
+from .base import FAMILIES, Family, camera, colours, floor_and_backdrop, grey, view_words
 
 URDF_PATH = "racecar/racecar.urdf"
 SCALE = 4.0
@@ -24,6 +24,8 @@ WHEEL_TORQUE = 20.0
 START = (-1.75, 0.0, WHEEL_RADIUS + 0.01)
 BUMP_XS = (-0.2, 0.65, 1.5)
 BUMP_HALF_WIDTH, BUMP_HALF_LENGTH = 0.12, 1.6
+CAR_LENGTH_M = 1.6
+"""Length of the scaled chassis (racecar.urdf's 0.4 m times SCALE), for the prompt."""
 VEHICLE_CAMERA = Camera(eye=(0.4, -4.2, 3.0), target=(0.4, 0.3, 0.1), fov_deg=50.0)
 
 
@@ -49,12 +51,14 @@ class Vehicle(Family):
                  for index, x in enumerate(BUMP_XS[:n_bumps])]
         turn = "left" if self.steering > 0.03 else "right" if self.steering < -0.03 else "straight on"
         bump_words = {1: "a low grey bump", 2: "two low grey bumps", 3: "three low grey bumps"}[n_bumps]
-        prompt = (f"A toy racecar with a flat {colour} chassis on four grey wheels starts from rest on the left and drives "
-                  f"to the right over {bump_words} lying across a grey floor, steering {turn}. Seen from the front, "
-                  "from above.")
+        view = camera(params, VEHICLE_CAMERA)
+        prompt = (f"A toy racecar {CAR_LENGTH_M:.1f} m long with a flat {colour} chassis on four grey wheels starts from "
+                  f"rest on the left and drives to the right at {self.speed:.1f} m/s over {bump_words} lying across a grey "
+                  "floor, steering "
+                  f"{turn}. {view_words(view)}")
         events = {"commanded_speed_mps": self.speed, "commanded_steering_rad": self.steering,
                   "wheel_radius_m": WHEEL_RADIUS, "bump_height_m": height}
-        return Scene([*floor_and_backdrop(params), *bumps, car], camera(params, VEHICLE_CAMERA), prompt, events=events)
+        return Scene([*floor_and_backdrop(params), *bumps, car], view, prompt, events=events)
 
     def animate(self, sim, time_s: float) -> None:
         """Wheel motors at speed / radius (rad/s), steering hinges held at the steering angle."""
