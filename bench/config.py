@@ -45,7 +45,10 @@ class RunConfig:
     run_id: str = "${now:%Y%m%d-%H%M%S}-${generator.name}-${suite.name}"
     runs_dir: str = "runs"
     cache_dir: str = ""
-    """Ground-truth cache; empty means $PHYSCHECK_CACHE or the platform's user cache folder."""
+    """Ground-truth and generated-video cache; empty means $PHYSCHECK_CACHE or the platform's user cache folder."""
+    cache_videos: bool = True
+    """Keep a model's generated videos in the cache by content hash, so a rerun of the same configuration
+    generates nothing (bench/video_cache.py); false always generates."""
     batch_size: int = 8
     """Clips per generator call; the batches are fixed by the suite order (see bench/executor.py)."""
     executor: Any = field(default_factory=lambda: {"name": "local"})

@@ -20,6 +20,7 @@ WorkerDied, its finished clips kept for the resume.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -29,12 +30,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generators import GenerationRequest, Generator, Video, write_mp4
 from simulators import Clip, GroundTruthCache, ScenarioSpec, cache_dir
 
 from .results import RunFolder
+from .video_cache import VideoCache, batch_keys
+
+if TYPE_CHECKING:
+    from .run import ClipFailure
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class WorkerSetup:
     generator_timeout_s: float = 0.0
     conditioning: str = "v2v"
     """What the generator is given besides the prompt (generators.base.CONDITIONING): v2v, i2v or t2v."""
+    cache_videos: bool = True
+    """Take a model's videos from the generated-video cache when they are there (bench/video_cache.py)."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +99,30 @@ class Worker:
             sys.modules["torch"].set_num_threads(setup.torch_threads)
         self.cache = GroundTruthCache(cache_dir(setup.cache_dir))
         self.folder = RunFolder(setup.run_dir)
+        self.videos: VideoCache | None = None
+        if setup.cache_videos and self.generator.cache_videos:
+            self.videos = VideoCache(cache_dir(setup.cache_dir))
+            options = json.dumps(setup.generator_options, sort_keys=True, default=str)
+            self.identity = f"{options} {self.generator.checksum()}"
+
+    def videos_of(self, requests: list[GenerationRequest]) -> list[Video | ClipFailure]:
+        """The batch's videos: from the video cache when every one is there, else generated (and stored)."""
+        from .run import generate_safely
+
+        if self.videos is None:
+            return generate_safely(self.generator, requests, self.setup.generator_timeout_s)
+        keys = batch_keys(self.identity, self.setup.torch_threads, requests)
+        cached = self.videos.get_batch(keys)
+        if cached is not None:
+            return list(cached)
+        outcomes = generate_safely(self.generator, requests, self.setup.generator_timeout_s)
+        if all(isinstance(outcome, Video) for outcome in outcomes):
+            self.videos.put_batch(keys, outcomes)
+        return outcomes
 
     def process(self, batch: Sequence[Sample]) -> int:
         """Generate and score one batch; write the records still missing. Returns how many were written."""
-        from .run import generate_safely, score_outcome
+        from .run import score_outcome
 
         self.clips.clear()
         self.clips.update({item.spec.clip_id: self.cache.get(item.spec) for item in batch})
@@ -103,7 +130,7 @@ class Worker:
                                                 conditioning=self.setup.conditioning)
                     for item in batch]
         written = 0
-        for item, outcome in zip(batch, generate_safely(self.generator, requests, self.setup.generator_timeout_s)):
+        for item, outcome in zip(batch, self.videos_of(requests)):
             if self.folder.has_record(item.key):
                 continue
             if isinstance(outcome, Video) and self.setup.write_videos:

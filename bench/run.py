@@ -293,7 +293,7 @@ def run(cfg: RunConfig, run_dir: Path, progress: bool = True) -> pd.DataFrame:
     generator = make_generator(generator_options, ground_truth=lambda clip_id: None, conditioning=conditioning)
     folder = RunFolder(run_dir)
     setup = WorkerSetup(generator_options, metric_names, cfg.cache_dir, str(folder.path), cfg.write_videos, cfg.seed,
-                        list(cfg.plugins), cfg.torch_threads, cfg.generator_timeout_s, conditioning)
+                        list(cfg.plugins), cfg.torch_threads, cfg.generator_timeout_s, conditioning, cfg.cache_videos)
 
     with folder.locked():
         suite_hash = hashlib.sha256("".join(spec.spec_hash for spec in specs).encode()).hexdigest()[:16]

@@ -133,6 +133,9 @@ class Generator(abc.ABC):
 
     needs_ground_truth: ClassVar[bool] = False
     supported_conditioning: ClassVar[tuple[str, ...]] = ("v2v",)
+    cache_videos: ClassVar[bool] = False
+    """True for a model whose videos are worth caching (sampling costs far more than reading them back) and
+    depend only on its options, its checksum() and the requests: bench/video_cache.py."""
     batch_size: int = 8
 
     def __init__(self, ground_truth: GroundTruth | None = None) -> None:

@@ -57,6 +57,7 @@ class DiffusersPipeline(Generator):
 
     supported_conditioning = ("i2v", "t2v")
     """Either, by the loaded pipeline's call signature (conditioning_modes())."""
+    cache_videos = True
 
     def __init__(self, path: str, steps: int = 25, guidance_scale: float | None = None, batch_size: int = 1,
                  device: str = "cpu", dtype: str = "float32", height: int | None = None, width: int | None = None,

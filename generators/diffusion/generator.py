@@ -16,6 +16,7 @@ class Diffusion(Generator):
     Trained to continue 4 context frames (train_denoiser's context mask), so it serves v2v only."""
 
     supported_conditioning = ("v2v",)
+    cache_videos = True
 
     def __init__(self, checkpoint: str = "checkpoints/denoiser.safetensors",
                  autoencoder: str = "checkpoints/autoencoder.safetensors", steps: int = 12, batch_size: int = 8,

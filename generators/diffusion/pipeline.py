@@ -42,10 +42,10 @@ class VideoPipeline:
         return ((latents - self.scale.mean) / self.scale.std).reshape(batch, length, *latents.shape[1:])
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        batch, length = latents.shape[:2]
-        frames = self.autoencoder.decode(latents.reshape(batch * length, *latents.shape[2:]) * self.scale.std
-                                         + self.scale.mean)
-        return to_uint8(frames).reshape(batch, length, *frames.shape[-2:], 3)
+        """standardised latents (B, T, C, h, w) -> uint8 (B, T, H, W, 3), one clip at a time: the decoder's
+        full-resolution activations of a whole batch would dominate a worker's memory (256 MB for 8 clips)."""
+        clips = [to_uint8(self.autoencoder.decode(clip * self.scale.std + self.scale.mean)) for clip in latents]
+        return torch.stack(clips)
 
     @torch.no_grad()
     def __call__(self, contexts: list[np.ndarray], prompts: list[str], n_frames: int, seeds: list[int]) -> list[np.ndarray]:
