@@ -16,13 +16,14 @@ USAGE = """usage: physcheck <command> [key=value ...]
 commands:
   run      simulate a suite, generate with a model, score it and write runs/<run_id>/
            e.g. physcheck run suite=core generator=static
+           conditioning=v2v|i2v|t2v: the model gets the context frames, the first frame, or the prompt only
   export   write every request of a suite (prompts, context frames) for an outside model
-           e.g. physcheck export suite=core out=requests/
+           e.g. physcheck export suite=core out=requests/ conditioning=t2v
   train    train the bundled model on the train split (resumes from its checkpoint)
            e.g. physcheck train stage=denoiser steps=20000
   meta-eval  score every clip clean and under labelled corruptions; AUROC, tag recall, false positives
            e.g. physcheck meta-eval suite=core out=meta_eval/
-  gallery  a self-contained HTML page of the worst clips of each failure tag, with PNG contact sheets
+  gallery  a static HTML site of the worst clips of each failure tag (one run, or several: filter by generator)
            e.g. physcheck gallery runs/<run_id> --per-tag 8   (physcheck gallery --help)
   leaderboard  rank runs by the overall physics score with bootstrap intervals (md, csv, html)
            e.g. physcheck leaderboard runs/model-a runs/model-b runs/static --out leaderboard/

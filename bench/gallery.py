@@ -1,50 +1,53 @@
-"""`physcheck gallery RUN_DIR`: a self-contained HTML page of the worst clips of each failure tag.
+"""`physcheck gallery RUN_DIR [RUN_DIR ...]`: a static HTML site of the worst clips of each failure tag.
 
 Each entry shows the generated clip beside the ground truth (an animated WebP, looping, that holds
 on the failure frame), the true (green) and observed (magenta) object centroid with their trails,
-a per-frame plot of the distance between them, the message, family, clip id and the clip's scores.
-Every entry also gets a PNG contact sheet (frames around the failure: generated on top, truth
-below) under <out>/sheets/, to paste into issues. Images are drawn with Pillow (a dependency of
-matplotlib, already installed) and the plots with matplotlib's Agg backend; nothing is fetched
-when the page opens.
+a small per-frame plot of the quantity the failed metric thresholds (bench.gallery_series), the
+message, generator, family, clip id (and sample) and the clip's scores, and a PNG contact sheet
+(frames around the failure: generated on top, truth below) to paste into issues. Several runs of one
+suite version make one site with a generator filter beside the tag and family filters. Every
+picture is a file of its own (media/, plots/, sheets/) loaded lazily, and the page shows PAGE_SIZE
+entries at a time (bench.gallery_page), so a gallery of thousands of entries opens fast; nothing is
+fetched from the network.
 """
 from __future__ import annotations
 
 import argparse
-import base64
 import html
-import io
 import json
+import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw, ImageFont
 
 from generators import VideoFormatError, read_video
 from metrics import observe
-from simulators import SUITE_VERSION, Clip, GroundTruthCache, ScenarioSpec, cache_dir
+from simulators import SUITE_VERSION, GroundTruthCache, ScenarioSpec, cache_dir
 
+from . import gallery_page
 from .config import SuiteConfig
+from .gallery_media import (
+    PLOT_SIZE_PX,
+    ClipView,
+    animation_size,
+    animation_webp,
+    contact_sheet_png,
+    series_of,
+    series_plot_png,
+    sheet_size,
+)
 from .results import RunFolder, overall_scores, write_atomic
 from .run import ConfigError, specs_from_suite
 
 DEFAULT_PER_TAG = 8
-SCALE = 3
-"""Frames are drawn this many times larger (nearest neighbour) so 64 px clips stay legible."""
-SHEET_BEFORE, SHEET_FRAMES = 3, 8
-"""A contact sheet shows SHEET_FRAMES frames starting SHEET_BEFORE frames before the failure."""
-FAILURE_HOLD = 4
-"""The animation shows the failure frame this many frame durations long."""
-TRUE_RGB, OBSERVED_RGB, FAILURE_RGB, CONTEXT_RGB = (0, 200, 0), (255, 0, 255), (230, 0, 0), (40, 110, 255)
-PLACEHOLDER_RGB = (96, 96, 96)
-GAP = 4
-"""Pixels between the generated and the true panel, and between sheet frames."""
-SHEET_LABEL_W, SHEET_TITLE_H = 60, 16
-"""Contact sheet margins: the row labels on the left, the title line on top."""
+"""Entries per failure tag (and per generator) unless --per-tag says otherwise."""
+MEDIA_FOLDERS = ("media", "plots", "sheets")
+"""Folders of the gallery holding the pictures: animations, plots, contact sheets."""
 
 
 class GalleryError(ValueError):
@@ -54,56 +57,97 @@ class GalleryError(ValueError):
 # ----------------------------------------------------------------------------------------- input
 @dataclass
 class RunData:
-    """What the gallery reads from a run folder."""
+    """What the gallery reads from a run folder; label names its generator in the gallery."""
 
     folder: RunFolder
     manifest: dict[str, Any]
     scores: pd.DataFrame
     failures: pd.DataFrame
     specs: dict[str, ScenarioSpec]
+    label: str = ""
+
+    @property
+    def samples(self) -> int:
+        return int(self.manifest.get("samples") or 1)
 
 
-def load_run(path: Path) -> RunData:
-    """Read manifest.json, scores.parquet and failures.parquet, and rebuild the suite's specs."""
-    path = Path(path)
+def read_manifest(path: Path) -> dict[str, Any]:
+    """manifest.json of a run folder, with one-line errors naming the path and the fix."""
     if not path.is_dir():
         raise GalleryError(f"{path}: no such run folder; pass the folder `physcheck run` wrote (runs/<run_id>)")
-    folder = RunFolder(path)
     try:
-        manifest = folder.read_manifest()
+        manifest = RunFolder(path).read_manifest()
     except (OSError, json.JSONDecodeError) as error:
         raise GalleryError(f"{path / 'manifest.json'}: unreadable ({error}); rerun `physcheck run` into it") from error
     if manifest is None:
         raise GalleryError(f"{path}: not a run folder (no manifest.json); pass the folder `physcheck run` wrote")
+    return manifest
+
+
+def load_run(path: Path, label: str = "") -> RunData:
+    """Read manifest.json, scores.parquet and failures.parquet, and rebuild the suite's specs."""
+    path = Path(path)
+    manifest = read_manifest(path)
     tables = []
     for name in ("scores.parquet", "failures.parquet"):
         if not (path / name).exists():
             raise GalleryError(f"{path / name}: missing; the run did not finish, rerun the same `physcheck run` "
                                "command to complete it")
         tables.append(pd.read_parquet(path / name))
-    return RunData(folder, manifest, tables[0], tables[1], suite_specs(manifest, path))
+    label = label or str((manifest.get("generator") or {}).get("name", "?"))
+    return RunData(RunFolder(path), manifest, tables[0], tables[1], suite_specs(manifest, path), label)
+
+
+def suite_version(manifest: dict[str, Any]) -> str:
+    return str((manifest.get("suite") or {}).get("version"))
 
 
 def suite_specs(manifest: dict[str, Any], path: Path) -> dict[str, ScenarioSpec]:
     """clip_id -> spec of the run's suite, refusing a run of another suite version."""
-    suite = manifest.get("suite") or {}
-    version = str(suite.get("version"))
+    version = suite_version(manifest)
     if version != str(SUITE_VERSION):
         raise GalleryError(f"{path}: run of suite version {version}, this physcheck has version {SUITE_VERSION}; "
                            "rerun the generator with this version or use the physcheck that made the run")
     try:
-        config = SuiteConfig(**suite["config"])
-        specs = specs_from_suite(config)
+        specs = specs_from_suite(SuiteConfig(**manifest["suite"]["config"]))
     except (KeyError, TypeError, ConfigError) as error:
         raise GalleryError(f"{path / 'manifest.json'}: cannot rebuild the suite ({error}); "
                            "rerun `physcheck run` to rewrite it") from error
     return {spec.clip_id: spec for spec in specs}
 
 
+def generator_labels(manifests: Sequence[dict[str, Any]], paths: Sequence[Path]) -> list[str]:
+    """The generator's name for each run; 'name (run_id)' where several runs share a name, and the folder
+    where even that repeats."""
+    names = [str((manifest.get("generator") or {}).get("name", "?")) for manifest in manifests]
+    labels = [name if names.count(name) == 1 else f"{name} ({manifest.get('run_id', path.name)})"
+              for name, manifest, path in zip(names, manifests, paths)]
+    return [label if labels.count(label) == 1 else f"{label} {path}" for label, path in zip(labels, paths)]
+
+
+def load_runs(paths: Sequence[Path]) -> list[RunData]:
+    """Read every run folder: each once, all of one suite version (else a refusal naming both versions)."""
+    paths = [Path(path) for path in paths]
+    resolved = [path.resolve() for path in paths]
+    for position, path in enumerate(resolved):
+        if path in resolved[:position]:
+            raise GalleryError(f"{paths[position]}: given twice; pass each run folder once")
+    manifests = [read_manifest(path) for path in paths]
+    for path, manifest in zip(paths[1:], manifests[1:]):
+        if suite_version(manifest) != suite_version(manifests[0]):
+            raise GalleryError(f"{path} is suite version {suite_version(manifest)} but {paths[0]} is suite version "
+                               f"{suite_version(manifests[0])}; rerun both with the same physcheck suite")
+    labels = generator_labels(manifests, paths) if len(paths) > 1 else [""]
+    return [load_run(path, label) for path, label in zip(paths, labels)]
+
+
 # ------------------------------------------------------------------------------------- selection
 @dataclass(frozen=True)
 class Entry:
-    """The worst event of one tag in one clip, and the other events of that tag in the clip."""
+    """The worst event of one tag in one clip (of one generator), and the other events of that tag there.
+
+    sample: the sample (of samples=k) the event is from, the scenario's worst; samples_with_tag: how many of
+    the scenario's samples raise the tag."""
 
     tag: str
     clip_id: str
@@ -113,56 +157,62 @@ class Entry:
     severity: float
     message: str
     other_messages: tuple[str, ...]
+    generator: str = ""
+    sample: int = 0
+    samples_with_tag: int = 1
+
+    @property
+    def video_name(self) -> str:
+        """The generated video's name in the run folder (bench.executor.Sample.video_name)."""
+        return self.clip_id if self.sample == 0 else f"{self.clip_id}.s{self.sample}"
 
 
-def select_entries(failures: pd.DataFrame, per_tag: int) -> dict[str, list[Entry]]:
-    """Per tag (most clips first), its per_tag worst clips by their worst event's severity. With several
-    samples per scenario (`samples=k`), the first sample's failures and video are shown."""
-    if "sample" in failures.columns:
-        failures = failures[failures["sample"] == 0]
-    ordered = failures.sort_values(["tag", "clip_id", "severity", "frame", "object"],
-                                   ascending=[True, True, False, True, True], kind="mergesort")
-    clip_counts = ordered.groupby("tag")["clip_id"].nunique()
+def select_entries(failures: pd.DataFrame, per_tag: int, generators: Sequence[str] = ("",)) -> dict[str, list[Entry]]:
+    """Per tag (most clips first), each generator's per_tag worst clips by their worst event's severity (over
+    the scenario's samples), worst first. failures may have a 'generator' column (default '') and a 'sample'
+    column (default 0)."""
+    failures = failures.assign(**{column: failures[column] if column in failures else default
+                                  for column, default in (("generator", ""), ("sample", 0))})
+    ordered = failures.sort_values(["tag", "generator", "clip_id", "severity", "sample", "frame", "object"],
+                                   ascending=[True, True, True, False, True, True, True], kind="mergesort")
+    clip_counts = ordered.groupby("tag")[["generator", "clip_id"]].apply(lambda rows: len(rows.drop_duplicates()))
     tags = sorted(clip_counts.index, key=lambda tag: (-clip_counts[tag], tag))
+    order = {generator: position for position, generator in enumerate(generators)}
     sections = {}
     for tag in tags:
-        entries = [entry_of(events) for _, events in ordered[ordered["tag"] == tag].groupby("clip_id", sort=True)]
-        entries.sort(key=lambda entry: (-entry.severity, entry.clip_id))
-        sections[tag] = entries[:per_tag]
+        entries = []
+        for _, events in ordered[ordered["tag"] == tag].groupby("generator", sort=True):
+            worst = [entry_of(clip_events) for _, clip_events in events.groupby("clip_id", sort=True)]
+            worst.sort(key=lambda entry: (-entry.severity, entry.clip_id))
+            entries += worst[:per_tag]
+        entries.sort(key=lambda entry: (-entry.severity, entry.clip_id, order.get(entry.generator, len(order))))
+        sections[tag] = entries
     return sections
 
 
 def entry_of(events: pd.DataFrame) -> Entry:
-    """An Entry from one clip's events of one tag, sorted worst first."""
+    """An Entry from one clip's events of one tag (all samples), sorted worst first."""
     worst = events.iloc[0]
+    same_sample = events[events["sample"] == worst["sample"]]
     return Entry(str(worst["tag"]), str(worst["clip_id"]), str(worst["family"]), int(worst["frame"]),
                  str(worst["object"]), float(worst["severity"]), str(worst["message"]),
-                 tuple(str(message) for message in events["message"].iloc[1:]))
+                 tuple(str(message) for message in same_sample["message"].iloc[1:]), str(worst["generator"]),
+                 int(worst["sample"]), int(events["sample"].nunique()))
 
 
-# ------------------------------------------------------------------------------ clip and tracks
-@dataclass
-class ClipView:
-    """Frames and centroids of one clip. generated is None when the run has no usable video (see note).
-    true_uv, observed_uv: (T, K, 2) pixel centroids (NaN where not visible / not detected)."""
-
-    clip: Clip
-    generated: np.ndarray | None
-    note: str
-    true_uv: np.ndarray
-    observed_uv: np.ndarray
-
-
-def load_view(run: RunData, clip_id: str, cache: GroundTruthCache) -> ClipView:
-    """The ground truth (from the cache), the generated video and both sets of centroids of one clip."""
+# ------------------------------------------------------------------------------------ clip views
+def load_view(run: RunData, clip_id: str, cache: GroundTruthCache, sample: int = 0) -> ClipView:
+    """The ground truth (from the cache), the generated video of one sample, and both sets of centroids."""
     clip = cache.get(run.specs[clip_id])
     true_uv = np.stack([clip.track_matrix("seg_u"), clip.track_matrix("seg_v")], axis=-1)
     observed_uv = np.full_like(true_uv, np.nan)
-    generated, note = read_generated(run.folder.video_path(clip_id), clip.video.shape)
+    name = clip_id if sample == 0 else f"{clip_id}.s{sample}"
+    generated, note = read_generated(run.folder.video_path(name), clip.video.shape)
+    observation = None
     if generated is not None:
         observation = observe(generated, clip)
         observed_uv = np.stack([observation.u, observation.v], axis=-1)
-    return ClipView(clip, generated, note, true_uv, observed_uv)
+    return ClipView(clip, generated, note, true_uv, observed_uv, observation)
 
 
 def read_generated(path: Path, expected_shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
@@ -178,332 +228,229 @@ def read_generated(path: Path, expected_shape: tuple[int, ...]) -> tuple[np.ndar
     return frames, ""
 
 
-def object_index(clip: Clip, name: str) -> int | None:
-    """Index of a tracked object by name (tracked_objects order), None for '' or an untracked name."""
-    names = [obj.name for obj in clip.tracked_objects]
-    return names.index(name) if name in names else None
+# --------------------------------------------------------------------------------------- entries
+def slug(text: str) -> str:
+    """A file-name-safe form of a generator label."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
 
 
-# -------------------------------------------------------------------------------------- drawing
-def font(size: int = 10) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+def media_name(entry: Entry, folder: str, extension: str, several: bool) -> str:
+    """Relative path of one of an entry's pictures: <folder>/[<generator>/]<tag>/<clip id>[.s<sample>].<ext>."""
+    generator = f"{slug(entry.generator)}/" if several else ""
+    return f"{folder}/{generator}{entry.tag}/{entry.video_name.replace('/', '-')}.{extension}"
 
 
-def scaled(frame: np.ndarray) -> Image.Image:
-    """A frame SCALE times larger, nearest neighbour (pixels stay pixels)."""
-    image = Image.fromarray(frame)
-    return image.resize((image.width * SCALE, image.height * SCALE), Image.Resampling.NEAREST)
-
-
-def placeholder(height: int, width: int, note: str) -> Image.Image:
-    """A grey panel that says why there is no generated frame."""
-    image = Image.new("RGB", (width * SCALE, height * SCALE), PLACEHOLDER_RGB)
-    ImageDraw.Draw(image).multiline_text((4, 4), "no video\n" + note[:18], fill=(255, 255, 255), font=font(9))
-    return image
-
-
-def to_canvas(uv: np.ndarray) -> tuple[float, float]:
-    """Pixel coordinates (centres at integers) to the scaled image's coordinates."""
-    return (float(uv[0]) + 0.5) * SCALE, (float(uv[1]) + 0.5) * SCALE
-
-
-def draw_trail(draw: ImageDraw.ImageDraw, path: np.ndarray, colour: tuple[int, int, int]) -> None:
-    """A polyline through the defined points of path (N, 2), broken where a point is NaN."""
-    for start, end in zip(path[:-1], path[1:]):
-        if np.isfinite(start).all() and np.isfinite(end).all():
-            draw.line([to_canvas(start), to_canvas(end)], fill=colour, width=1)
-
-
-def draw_markers(image: Image.Image, view: ClipView, k: int | None, t: int) -> None:
-    """Trails up to frame t and markers at t: true centroid (green ring), observed centroid (magenta x)."""
-    if k is None:
-        return
-    draw = ImageDraw.Draw(image)
-    draw_trail(draw, view.true_uv[:t + 1, k], TRUE_RGB)
-    draw_trail(draw, view.observed_uv[:t + 1, k], OBSERVED_RGB)
-    if np.isfinite(view.true_uv[t, k]).all():
-        x, y = to_canvas(view.true_uv[t, k])
-        draw.ellipse([x - 5, y - 5, x + 5, y + 5], outline=TRUE_RGB, width=2)
-    if np.isfinite(view.observed_uv[t, k]).all():
-        x, y = to_canvas(view.observed_uv[t, k])
-        draw.line([x - 4, y - 4, x + 4, y + 4], fill=OBSERVED_RGB, width=2)
-        draw.line([x - 4, y + 4, x + 4, y - 4], fill=OBSERVED_RGB, width=2)
-
-
-def frame_panel(frames: np.ndarray | None, view: ClipView, k: int | None, t: int, failure: int) -> Image.Image:
-    """One frame, scaled, with markers, its index, and a border: red at the failure, blue in the context."""
-    height, width = view.clip.spec.resolution
-    image = placeholder(height, width, view.note) if frames is None else scaled(frames[t])
-    draw_markers(image, view, k, t)
-    draw = ImageDraw.Draw(image)
-    border = FAILURE_RGB if t == failure else CONTEXT_RGB if t < view.clip.spec.n_context else None
-    if border is not None:
-        draw.rectangle([0, 0, image.width - 1, image.height - 1], outline=border, width=3)
-    draw.text((image.width - 4, image.height - 3), str(t), fill=(255, 255, 255), font=font(10), anchor="rd",
-              stroke_width=1, stroke_fill=(0, 0, 0))
-    return image
-
-
-def side_by_side_frames(view: ClipView, entry: Entry) -> list[Image.Image]:
-    """Per frame: generated (left) beside the ground truth (right), same frame, same markers."""
-    k = object_index(view.clip, entry.object)
-    images = []
-    for t in range(view.clip.spec.n_frames):
-        left = frame_panel(view.generated, view, k, t, entry.frame)
-        right = frame_panel(view.clip.video, view, k, t, entry.frame)
-        canvas = Image.new("RGB", (left.width * 2 + GAP, left.height), (255, 255, 255))
-        canvas.paste(left, (0, 0))
-        canvas.paste(right, (left.width + GAP, 0))
-        images.append(canvas)
-    return images
-
-
-def animation_webp(view: ClipView, entry: Entry) -> bytes:
-    """A looping animated WebP of the side-by-side frames that holds on the failure frame."""
-    images = side_by_side_frames(view, entry)
-    frame_ms = round(1000 / view.clip.spec.fps)
-    durations = [frame_ms * (FAILURE_HOLD if t == entry.frame else 1) for t in range(len(images))]
-    buffer = io.BytesIO()
-    images[0].save(buffer, format="WEBP", save_all=True, append_images=images[1:], duration=durations, loop=0,
-                   lossless=True, quality=50, method=4)  # lossless: exact pixels, and half the size of lossy here
-    return buffer.getvalue()
-
-
-def sheet_window(n_frames: int, failure: int) -> range:
-    """SHEET_FRAMES consecutive frames starting SHEET_BEFORE before the failure, kept inside the clip."""
-    count = min(SHEET_FRAMES, n_frames)
-    start = int(np.clip(failure - SHEET_BEFORE, 0, n_frames - count))
-    return range(start, start + count)
-
-
-def contact_sheet_png(view: ClipView, entry: Entry) -> bytes:
-    """A PNG strip of the frames around the failure: generated on top, ground truth below, row labels left."""
-    k = object_index(view.clip, entry.object)
-    window = sheet_window(view.clip.spec.n_frames, entry.frame)
-    rows = [[frame_panel(frames, view, k, t, entry.frame) for t in window]
-            for frames in (view.generated, view.clip.video)]
-    cell_w, cell_h = rows[0][0].size
-    label_w, title_h = SHEET_LABEL_W, SHEET_TITLE_H
-    sheet = Image.new("RGB", (label_w + len(window) * (cell_w + GAP), title_h + 2 * (cell_h + GAP)), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    draw.text((2, 2), f"{entry.clip_id}  {entry.tag}  {entry.object}  frame {entry.frame}", fill=(0, 0, 0),
-              font=font(11))
-    for row, (label, panels) in enumerate(zip(("generated", "truth"), rows)):
-        y = title_h + row * (cell_h + GAP)
-        draw.text((2, y + cell_h // 2), label, fill=(0, 0, 0), font=font(9), anchor="lm")
-        for column, panel in enumerate(panels):
-            sheet.paste(panel, (label_w + column * (cell_w + GAP), y))
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
-
-
-def distance_plot_png(view: ClipView, entry: Entry) -> bytes | None:
-    """Per-frame distance (px) between the observed and true centroid of the event's object, the frames
-    where the video misses it or shows it while the truth hides it, the context and the failure frame."""
-    k = object_index(view.clip, entry.object)
-    if k is None or view.generated is None:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    true_uv, observed_uv = view.true_uv[:, k], view.observed_uv[:, k]
-    frames = np.arange(len(true_uv))
-    distance = np.hypot(*(observed_uv - true_uv).T)
-    truth_shown, video_shown = np.isfinite(true_uv).all(1), np.isfinite(observed_uv).all(1)
-    figure, axes = plt.subplots(figsize=(3.4, 1.8), dpi=100)
-    axes.axvspan(-0.5, view.clip.spec.n_context - 0.5, color=np.array(CONTEXT_RGB) / 255, alpha=0.12, lw=0)
-    axes.plot(frames, distance, "-o", color="black", ms=2.5, lw=1, label=f"{entry.object}: |observed - true|")
-    top = max(float(np.nanmax(distance)) if np.isfinite(distance).any() else 0.0, 1.0) * 1.15
-    missed, phantom = truth_shown & ~video_shown, ~truth_shown & video_shown
-    axes.plot(frames[missed], np.full(missed.sum(), top), "x", color=np.array(FAILURE_RGB) / 255, ms=4,
-              label="missing in video")
-    axes.plot(frames[phantom], np.full(phantom.sum(), top), "^", color=np.array(OBSERVED_RGB) / 255, ms=4,
-              label="shown, truth hidden")
-    axes.axvline(entry.frame, color=np.array(FAILURE_RGB) / 255, lw=1.2)
-    axes.set(xlim=(-0.5, len(frames) - 0.5), ylim=(0, top * 1.1), xlabel="frame", ylabel="px")
-    axes.tick_params(labelsize=7)
-    axes.xaxis.label.set_size(7)
-    axes.yaxis.label.set_size(7)
-    axes.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, borderaxespad=0.2)
-    figure.tight_layout(pad=0.3)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-# ----------------------------------------------------------------------------------------- page
-PAGE_STYLE = """
-body{font:14px system-ui,sans-serif;margin:1.2em;color:#222;max-width:1200px}
-h2{border-bottom:2px solid #c00;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
-th:first-child,td:first-child{text-align:left}
-article{display:flex;flex-wrap:wrap;gap:12px;border:1px solid #ddd;padding:8px;margin:10px 0;border-radius:4px}
-article img{image-rendering:pixelated}.meta{min-width:320px;flex:1}.meta p{margin:.2em 0}
-.sheet{flex-basis:100%}.sheet img{max-width:100%}.legend span{margin-right:1em}
-.sev{font-weight:bold;color:#c00}.empty{font-size:18px;color:#060;padding:1em;border:2px solid #060}
-.hidden{display:none}
-"""
-
-FILTER_SCRIPT = """
-function applyFilters(){
-  var tag=document.getElementById('tag').value, family=document.getElementById('family').value;
-  document.querySelectorAll('article').forEach(function(a){
-    a.classList.toggle('hidden', (tag && a.dataset.tag!==tag) || (family && a.dataset.family!==family));});
-  document.querySelectorAll('section').forEach(function(s){
-    s.classList.toggle('hidden', !s.querySelector('article:not(.hidden)'));});
-  document.body.dataset.shown=document.querySelectorAll('article:not(.hidden)').length;
-}
-function applyHash(){
-  var query=new URLSearchParams(location.hash.slice(1));
-  ['tag','family'].forEach(function(key){var s=document.getElementById(key); if(s) s.value=query.get(key)||'';});
-  if(document.getElementById('tag')) applyFilters();
-}
-window.addEventListener('hashchange', applyHash);
-window.addEventListener('load', function(){
-  var images=Array.from(document.images);
-  document.body.dataset.loadMs=Math.round(performance.now());
-  document.body.dataset.imagesTotal=images.length;
-  document.body.dataset.imagesDecoded=images.filter(function(i){return i.complete && i.naturalWidth>0;}).length;
-  applyHash();
-});
-"""
-"""Filters by tag and family (also from the address: index.html#tag=object_vanished&family=chair, so the
-leaderboard can link to a tag). On load, body gets data-images-decoded / data-images-total and data-shown
-(articles visible), which the browser test reads."""
-
-
-def data_uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def sheet_name(entry: Entry) -> str:
+def sheet_name(entry: Entry, several: bool = False) -> str:
     """Relative path of an entry's contact sheet inside the gallery folder."""
-    return f"sheets/{entry.tag}/{entry.clip_id.replace('/', '-')}.png"
+    return media_name(entry, "sheets", "png", several)
 
 
-def scores_table_html(scores: pd.DataFrame, clip_id: str) -> str:
-    """The clip's rows of scores.parquet: metric, value, raw, unit (and status/reason when not ok)."""
+def score_rows(scores: pd.DataFrame, clip_id: str, sample: int = 0) -> list[list[Any]]:
+    """The clip's rows of scores.parquet (of one sample) as [metric, value, raw, status, reason], numbers
+    rounded to 3 decimals (None for NaN); the page draws them as a table with each metric's unit."""
     rows = scores[scores["clip_id"] == clip_id]
-    columns = ["metric", "value", "raw", "unit"] + (["status", "reason"] if (rows["status"] != "ok").any() else [])
-    return rows[columns].to_html(index=False, float_format=lambda value: f"{value:.3f}", na_rep="—", border=0)
+    if "sample" in rows:
+        rows = rows[rows["sample"] == sample]
+
+    def number(value: Any) -> float | None:
+        return round(float(value), 3) if pd.notna(value) else None
+
+    return [[str(row.metric), number(row.value), number(row.raw), str(row.status), str(row.reason or "")]
+            for row in rows.itertuples()]
 
 
-def entry_html(entry: Entry, view: ClipView, scores: pd.DataFrame, rank: int) -> str:
-    """One article: animation, plot, facts, scores and the contact sheet."""
+def image_html(source: str, alt: str, size: tuple[int, int]) -> str:
+    """A lazily loaded picture of known size (the page keeps its layout while pictures arrive)."""
+    return (f'<img loading="lazy" src="{html.escape(source)}" alt="{html.escape(alt)}" '
+            f'width="{size[0]}" height="{size[1]}">')
+
+
+def article_html(entry: Entry, view: ClipView, rank: int, paths: dict[str, str], plot_caption: str,
+                 run: RunData, several: bool) -> str:
+    """One entry's article; '<!--scores-->' stands for its clip's scores table (stored once per clip)."""
     e = html.escape
     spec = view.clip.spec
-    plot = distance_plot_png(view, entry)
-    plot_html = f'<img alt="distance plot" src="{data_uri(plot, "image/png")}">' if plot else ""
     others = "".join(f"<li>{e(message)}</li>" for message in entry.other_messages)
     note = f"<p><b>{e(view.note)}</b></p>" if view.note else ""
-    return f"""<article data-tag="{e(entry.tag)}" data-family="{e(entry.family)}" id="{e(entry.tag)}-{rank}">
-<figure><img alt="generated (left) and ground truth (right)" src="{data_uri(animation_webp(view, entry), 'image/webp')}">
-<figcaption>generated &nbsp;|&nbsp; ground truth</figcaption></figure>
-<div class="meta"><p>#{rank} <b>{e(entry.clip_id)}</b> · family <b>{e(entry.family)}</b> · split {e(spec.split)} ·
-seed {spec.seed}</p><p>{e(entry.tag)} at frame <b>{entry.frame}</b>, object <b>{e(entry.object or '—')}</b>,
-severity <span class="sev">{entry.severity:.3f}</span></p><p>{e(entry.message)}</p>
+    generator = f" · generator <b>{e(entry.generator)}</b>" if several else ""
+    sample = (f" · sample {entry.sample} of {run.samples} ({entry.tag} in {entry.samples_with_tag} of "
+              f"{run.samples} samples)" if run.samples > 1 else "")
+    plot = (f'<figure class="plot">{image_html(paths["plot"], f"per-frame plot of {entry.tag}", PLOT_SIZE_PX)}'
+            f"<figcaption>{e(plot_caption)}</figcaption></figure>" if "plot" in paths else "")
+    identifier = f"{entry.tag}-{slug(entry.generator)}-{rank}" if several else f"{entry.tag}-{rank}"
+    return f"""<article data-tag="{e(entry.tag)}" data-family="{e(entry.family)}" data-generator="{e(entry.generator)}" \
+data-sample="{entry.sample}" id="{e(identifier)}">
+<figure>{image_html(paths["animation"], "generated (left) and ground truth (right)", animation_size(spec.resolution))}
+<figcaption>generated &nbsp;|&nbsp; ground truth</figcaption></figure>{plot}
+<div class="meta"><p>#{rank} <b>{e(entry.clip_id)}</b>{generator}{sample} · family <b>{e(entry.family)}</b> · split \
+{e(spec.split)} · seed {spec.seed}</p><p>{e(entry.tag)} at frame <b>{entry.frame}</b>, object \
+<b>{e(entry.object or '—')}</b>, severity <span class="sev">{entry.severity:.3f}</span></p><p>{e(entry.message)}</p>
 {f'<ul>{others}</ul>' if others else ''}{note}<p><i>{e(view.clip.prompt)}</i></p>
-{scores_table_html(scores, entry.clip_id)}{plot_html}</div>
-<div class="sheet"><a href="{e(sheet_name(entry))}">contact sheet PNG</a><br>
-<img alt="contact sheet" src="{data_uri(contact_sheet_png(view, entry), 'image/png')}"></div>
+<!--scores--></div>
+<div class="sheet"><a href="{e(paths['sheet'])}">contact sheet PNG</a><br>
+{image_html(paths["sheet"], "contact sheet", sheet_size(spec.resolution, spec.n_frames))}</div>
 </article>"""
 
 
-def counts_table_html(failures: pd.DataFrame) -> str:
-    """Clips with each failure tag, per family (and in all)."""
-    counts = failures.pivot_table(index="tag", columns="family", values="clip_id", aggfunc="nunique", fill_value=0)
-    counts["all clips"] = failures.groupby("tag")["clip_id"].nunique()
-    counts["events"] = failures.groupby("tag").size()
-    counts.columns.name, counts.index.name = "tag / family", None
-    return counts.to_html(border=0)
+def write_entry_media(out: Path, entry: Entry, view: ClipView, several: bool) -> tuple[dict[str, str], str]:
+    """Write the entry's animation, contact sheet and (with a generated video) plot; their relative paths
+    and the plot's caption."""
+    paths = {"animation": media_name(entry, "media", "webp", several), "sheet": sheet_name(entry, several)}
+    write_atomic(out / paths["animation"], animation_webp(view, entry))
+    write_atomic(out / paths["sheet"], contact_sheet_png(view, entry))
+    series, caption = series_of(view, entry)
+    if series is not None:
+        paths["plot"] = media_name(entry, "plots", "png", several)
+        spec = view.clip.spec
+        write_atomic(out / paths["plot"], series_plot_png(series, spec.n_context, spec.n_frames, entry.frame))
+    return paths, caption
 
 
-def header_html(run: RunData) -> str:
-    """Run facts: id, generator, suite, clip count, overall score."""
-    manifest, e = run.manifest, html.escape
-    overall = overall_scores(run.scores) if not run.scores.empty else pd.Series(dtype=float)
-    overall_text = ", ".join(f"{split} {value:.3f}" for split, value in overall.items()) or "—"
-    return (f"<h1>physcheck failure gallery: {e(str(manifest.get('run_id', run.folder.path.name)))}</h1>"
-            f"<p>generator <b>{e(str(manifest['generator']['name']))}</b> · suite "
-            f"<b>{e(str(manifest['suite']['name']))}</b> (version {e(str(manifest['suite']['version']))}, "
-            f"{manifest.get('clip_count', len(run.specs))} clips) · overall physics score {overall_text}</p>")
-
-
-def filters_html(sections: dict[str, list[Entry]]) -> str:
-    def options(values: list[str]) -> str:
-        return "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
-
-    tags = list(sections)
-    families = sorted({entry.family for entries in sections.values() for entry in entries})
-    return (f'<p>Filter: tag <select id="tag" onchange="applyFilters()"><option value="">all</option>'
-            f'{options(tags)}</select> family <select id="family" onchange="applyFilters()">'
-            f'<option value="">all</option>{options(families)}</select></p>'
-            '<p class="legend"><span style="color:#0a0">○ true centroid</span><span style="color:#f0f">× observed '
-            'centroid</span><span style="color:#e00">▢ failure frame (held longer)</span>'
-            '<span style="color:#28f">▢ context frames</span></p>')
-
-
-def page_html(run: RunData, sections: dict[str, list[Entry]], articles: dict[str, list[str]], per_tag: int) -> str:
-    """The whole page; says so plainly when the run raised no failure."""
-    body = [header_html(run)]
-    if run.failures.empty:
-        body.append('<p class="empty">No failure events in this run: every clip passed every failure check. '
-                    'Nothing to show.</p>')
-    else:
-        body += ["<h2>Clips with each failure tag</h2>", counts_table_html(run.failures), filters_html(sections)]
-        for tag, entries in sections.items():
-            total = run.failures.loc[run.failures["tag"] == tag, "clip_id"].nunique()
-            body.append(f'<section data-tag="{html.escape(tag)}"><h2>{html.escape(tag)}: {total} clips '
-                        f'(the {len(entries)} worst by severity; at most {per_tag} per tag)</h2>')
-            body += articles[tag] + ["</section>"]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>physcheck gallery {html.escape(str(run.manifest.get('run_id', '')))}</title>"
-            f"<style>{PAGE_STYLE}</style><script>{FILTER_SCRIPT}</script></head><body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+def ranks(sections: dict[str, list[Entry]]) -> list[tuple[Entry, int]]:
+    """Every entry with its rank among its tag's entries of its generator (1 = the worst)."""
+    ranked, counts = [], {}
+    for tag, entries in sections.items():
+        for entry in entries:
+            counts[tag, entry.generator] = counts.get((tag, entry.generator), 0) + 1
+            ranked.append((entry, counts[tag, entry.generator]))
+    return ranked
 
 
 # ----------------------------------------------------------------------------------------- build
-def build_gallery(run_dir: Path, out: Path | None = None, per_tag: int = DEFAULT_PER_TAG,
-                  cache: str = "") -> Path:
-    """Write <out>/index.html (default out: RUN_DIR/gallery) and a contact sheet per entry; return the page."""
+def header_html(runs: Sequence[RunData]) -> str:
+    """Run facts: id, generator, suite, clip count (samples), overall score; a table for several runs."""
+    e = html.escape
+
+    def overall(run: RunData) -> str:
+        values = overall_scores(run.scores) if not run.scores.empty else pd.Series(dtype=float)
+        return ", ".join(f"{split} {value:.3f}" if pd.notna(value) else f"{split} n/a"
+                         for split, value in values.items()) or "—"
+
+    def clips(run: RunData) -> str:
+        count = run.manifest.get("clip_count", len(run.specs))
+        return f"{count} clips" + (f" x {run.samples} samples" if run.samples > 1 else "")
+
+    first = runs[0].manifest
+    suite = f"<b>{e(str(first['suite']['name']))}</b> (version {e(suite_version(first))})"
+    if len(runs) == 1:
+        run = runs[0]
+        return (f"<h1>physcheck failure gallery: {e(str(first.get('run_id', run.folder.path.name)))}</h1>"
+                f"<p>generator <b>{e(str(first['generator']['name']))}</b> · suite {suite}, {clips(run)} · "
+                f"overall physics score {overall(run)}</p>")
+    rows = "".join(f"<tr><td>{e(run.label)}</td><td>{e(str(run.manifest.get('run_id', run.folder.path.name)))}</td>"
+                   f"<td>{e(str(run.manifest['suite']['name']))}</td><td>{clips(run)}</td><td>{overall(run)}</td></tr>"
+                   for run in runs)
+    return (f"<h1>physcheck failure gallery: {len(runs)} runs</h1><p>suite version {e(suite_version(first))}</p>"
+            "<table><tr><th>generator</th><th>run</th><th>suite</th><th>clips</th><th>overall physics score</th></tr>"
+            f"{rows}</table>")
+
+
+def all_failures(runs: Sequence[RunData]) -> pd.DataFrame:
+    """Every run's failures.parquet with its generator label in a 'generator' column (and 'sample' filled)."""
+    frames = [run.failures.assign(generator=run.label, **({} if "sample" in run.failures else {"sample": 0}))
+              for run in runs]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def check_clips_known(sections: dict[str, list[Entry]], by_label: dict[str, RunData]) -> None:
+    """Refuse an entry whose clip is not in its run's suite (a run folder holding several runs)."""
+    for entries in sections.values():
+        for entry in entries:
+            run = by_label[entry.generator]
+            if entry.clip_id not in run.specs:
+                raise GalleryError(f"{run.folder.path / 'failures.parquet'}: clip {entry.clip_id} is not in the "
+                                   "manifest's suite; the run folder mixes runs, rerun it into a fresh run_id")
+
+
+ViewKey = tuple[str, str, int]
+"""(generator label, clip id, sample): one generated video and its ground truth."""
+
+
+def write_entries(out: Path, sections: dict[str, list[Entry]], by_label: dict[str, RunData], cache: str,
+                  several: bool) -> tuple[dict[Entry, tuple[str, ViewKey]], set[Path]]:
+    """Write every entry's pictures, loading each video once; return each entry's article and view key, and the
+    files written."""
+    by_view: dict[ViewKey, list[tuple[Entry, int]]] = {}
+    for entry, rank in ranks(sections):
+        by_view.setdefault((entry.generator, entry.clip_id, entry.sample), []).append((entry, rank))
+    caches = {label: GroundTruthCache(cache_dir(cache or ((run.manifest.get("config") or {}).get("cache_dir") or "")))
+              for label, run in by_label.items()}
+    articles: dict[Entry, tuple[str, ViewKey]] = {}
+    written: set[Path] = set()
+    for key, group in sorted(by_view.items()):
+        generator, clip_id, sample = key
+        run = by_label[generator]
+        view = load_view(run, clip_id, caches[generator], sample)
+        for entry, rank in group:
+            media, caption = write_entry_media(out, entry, view, several)
+            written |= {out / path for path in media.values()}
+            articles[entry] = (article_html(entry, view, rank, media, caption, run, several), key)
+    return articles, written
+
+
+def site_data(runs: Sequence[RunData], sections: dict[str, list[Entry]],
+              articles: dict[Entry, tuple[str, ViewKey]], failures: pd.DataFrame, per_tag: int) -> dict[str, Any]:
+    """What entries.js holds: the entries in page order (tag, family, generator, article), each clip's scores
+    once, the metrics' units, and the clips with each tag per generator and family."""
+    by_label = {run.label: run for run in runs}
+    views = sorted({key for _, key in articles.values()})
+    names = {key: f"c{index}" for index, key in enumerate(views)}
+    units: dict[str, str] = {}
+    for run in runs:
+        for metric, unit in run.scores.drop_duplicates("metric")[["metric", "unit"]].itertuples(index=False):
+            units.setdefault(str(metric), str(unit))
+    entries = [{"tag": entry.tag, "family": entry.family, "generator": entry.generator,
+                "scores": names[articles[entry][1]], "html": articles[entry][0]}
+               for entries in sections.values() for entry in entries]
+    return {"per_tag": per_tag, "page_size": gallery_page.PAGE_SIZE, "generators": [run.label for run in runs],
+            "clips": gallery_page.clip_counts(failures) if not failures.empty else {}, "units": units,
+            "scores": {names[key]: score_rows(by_label[key[0]].scores, key[1], key[2]) for key in views},
+            "entries": entries, "total": len(entries)}
+
+
+def write_gallery(run_dirs: Path | Sequence[Path], out: Path | None = None, per_tag: int = DEFAULT_PER_TAG,
+                  cache: str = "") -> tuple[Path, int]:
+    """Write <out>/index.html, first.js, entries.js and every entry's pictures; return the page and the entry count.
+    Default out: RUN_DIR/gallery for one run, ./gallery for several."""
     if per_tag < 1:
         raise GalleryError(f"--per-tag must be at least 1, got {per_tag}")
-    run = load_run(Path(run_dir))
-    out = Path(out) if out is not None else run.folder.path / "gallery"
-    configured = cache or ((run.manifest.get("config") or {}).get("cache_dir") or "")
-    truth = GroundTruthCache(cache_dir(configured))
-    sections = select_entries(run.failures, per_tag)
-    unknown = sorted({entry.clip_id for entries in sections.values() for entry in entries} - set(run.specs))
-    if unknown:
-        raise GalleryError(f"{run.folder.path / 'failures.parquet'}: clip {unknown[0]} is not in the manifest's "
-                           "suite; the run folder mixes runs, rerun it into a fresh run_id")
-    views: dict[str, ClipView] = {}
-    articles: dict[str, list[str]] = {}
-    sheets = set()
-    for tag, entries in sections.items():
-        articles[tag] = []
-        for rank, entry in enumerate(entries, start=1):
-            if entry.clip_id not in views:
-                views[entry.clip_id] = load_view(run, entry.clip_id, truth)
-            view = views[entry.clip_id]
-            write_atomic(out / sheet_name(entry), contact_sheet_png(view, entry))
-            sheets.add(out / sheet_name(entry))
-            articles[tag].append(entry_html(entry, view, run.scores, rank))
-    remove_stale_sheets(out, sheets)
+    paths = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(path) for path in run_dirs]
+    if not paths:
+        raise GalleryError("no run folder given; pass at least one folder `physcheck run` wrote (runs/<run_id>)")
+    runs = load_runs(paths)
+    several = len(runs) > 1
+    out = Path(out) if out is not None else (Path("gallery") if several else runs[0].folder.path / "gallery")
+    by_label = {run.label: run for run in runs}
+    failures = all_failures(runs)
+    sections = select_entries(failures, per_tag, list(by_label)) if not failures.empty else {}
+    check_clips_known(sections, by_label)
+    articles, written = write_entries(out, sections, by_label, cache, several)
+    remove_stale_media(out, written)
+    data = site_data(runs, sections, articles, failures, per_tag)
+    write_atomic(out / "entries.js", gallery_page.data_js("GALLERY", data).encode())
+    write_atomic(out / "first.js", gallery_page.data_js("GALLERY_FIRST", gallery_page.first_page(data)).encode())
+    families = sorted({entry.family for entries in sections.values() for entry in entries})
+    title = f"physcheck gallery ({len(runs)} runs)" if several else f"physcheck gallery {runs[0].manifest.get('run_id', '')}"
+    empty = (f"No failure events in {'these runs' if several else 'this run'}: every clip passed every failure check. "
+             "Nothing to show.")
     page = out / "index.html"
-    write_atomic(page, page_html(run, sections, articles, per_tag).encode())
-    return page
+    write_atomic(page, gallery_page.page_html(title, header_html(runs), failures, list(sections), families,
+                                              list(by_label) if several else [], empty).encode())
+    return page, len(data["entries"])
 
 
-def remove_stale_sheets(out: Path, kept: set[Path]) -> None:
-    """Delete contact sheets an earlier build left that this build did not write (same inputs, same folder)."""
-    for path in sorted((out / "sheets").rglob("*.png")) if (out / "sheets").is_dir() else []:
-        if path not in kept:
-            path.unlink()
+def build_gallery(run_dirs: Path | Sequence[Path], out: Path | None = None, per_tag: int = DEFAULT_PER_TAG,
+                  cache: str = "") -> Path:
+    """write_gallery, returning the page only."""
+    return write_gallery(run_dirs, out, per_tag, cache)[0]
+
+
+def remove_stale_media(out: Path, kept: set[Path]) -> None:
+    """Delete pictures an earlier build left in out that this build did not write."""
+    for folder in MEDIA_FOLDERS:
+        for path in sorted((out / folder).rglob("*")) if (out / folder).is_dir() else []:
+            if path.is_file() and path not in kept:
+                path.unlink()
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -516,24 +463,27 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     result = OneLineParser(prog="physcheck gallery",
-                           description="Write a self-contained HTML page of the worst clips of each failure tag.")
-    result.add_argument("run_dir", type=Path, help="a run folder written by `physcheck run` (runs/<run_id>)")
-    result.add_argument("--out", type=Path, default=None, help="gallery folder (default: RUN_DIR/gallery)")
+                           description="Write a static HTML site of the worst clips of each failure tag, over one "
+                                       "run or several runs of one suite version (filter by tag, family, generator).")
+    result.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+                        help="run folders written by `physcheck run` (runs/<run_id>), all of one suite version")
+    result.add_argument("--out", type=Path, default=None,
+                        help="gallery folder (default: RUN_DIR/gallery for one run, ./gallery for several)")
     result.add_argument("--per-tag", type=int, default=DEFAULT_PER_TAG,
-                        help=f"entries per failure tag, worst first (default {DEFAULT_PER_TAG})")
+                        help=f"entries per failure tag and generator, worst first (default {DEFAULT_PER_TAG})")
     result.add_argument("--cache-dir", default="",
                         help="ground-truth cache (default: the run's cache_dir, $PHYSCHECK_CACHE or the user cache)")
     return result
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`physcheck gallery RUN_DIR [--out DIR] [--per-tag N]`: build the page, print its path and size."""
+    """`physcheck gallery RUN_DIR [RUN_DIR ...] [--out DIR] [--per-tag N]`: build the site, print its path and size."""
     args = parser().parse_args(argv)
     try:
-        page = build_gallery(args.run_dir, args.out, args.per_tag, args.cache_dir)
+        page, count = write_gallery(args.run_dirs, args.out, args.per_tag, args.cache_dir)
     except GalleryError as error:
         sys.stderr.write(f"physcheck gallery: {error}\n")
         sys.exit(2)
-    entries = page.read_text().count("<article ")
-    sheets = f"; contact sheets in {page.parent / 'sheets'}" if entries else ""
-    print(f"Gallery: {page} ({page.stat().st_size / 1024:.0f} KiB, {entries} entries{sheets})")
+    size = sum(path.stat().st_size for path in page.parent.rglob("*") if path.is_file())
+    print(f"Gallery: {page} ({page.stat().st_size / 1024:.0f} KiB page, {count} entries, "
+          f"{size / 2**20:.1f} MiB in all with entries.js and the pictures)")
