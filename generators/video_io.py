@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".gif", ".npz", ".npy")
 
@@ -34,8 +35,10 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int 
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
             stream.options = {"crf": str(crf), "preset": "veryfast"}
+            to_yuv = VideoReformatter()  # one single-threaded converter: PyAV's threaded default is not deterministic
             for image in frames:
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+                frame = to_yuv.reformat(av.VideoFrame.from_ndarray(image, format="rgb24"), format=pixel_format, threads=1)
+                container.mux(stream.encode(frame))
             container.mux(stream.encode())
         os.replace(staging, path)
     except BaseException:
@@ -82,6 +85,13 @@ def check_size(path: Path, max_bytes: int | None) -> None:
                                "raise generator.max_video_bytes")
 
 
+DECODE_THREADS = 1
+"""Threads FFmpeg may use to decode one video and to convert its frames to RGB. One: a worker process is one
+core's share of the machine (the executor runs one worker per core), and for the suites' small frames threads
+cost more than they save: PyAV's default starts a new swscale thread pool for every frame converted, which
+made decoding a 64x64x32 clip take 10 times longer than decoding it on one thread (benchmarks/metric_speed.py)."""
+
+
 def _decode(path: Path, max_frames: int | None, resolution: tuple[int, int] | None) -> tuple[np.ndarray, float | None]:
     frames: list[np.ndarray] = []
     try:
@@ -89,15 +99,17 @@ def _decode(path: Path, max_frames: int | None, resolution: tuple[int, int] | No
             if not container.streams.video:
                 raise VideoFormatError(f"{path}: no video stream; write the frames as H.264 mp4")
             stream = container.streams.video[0]
+            stream.codec_context.thread_count = DECODE_THREADS
             size = (stream.codec_context.height, stream.codec_context.width)
             if resolution is not None and all(size) and size != tuple(resolution):
                 raise VideoFormatError(f"{path}: frames are {size[0]}x{size[1]} (HxW), expected "
                                        f"{resolution[0]}x{resolution[1]}; resize to the suite's resolution")
             rate = stream.average_rate or stream.base_rate
+            to_rgb = VideoReformatter()  # one conversion context for every frame, not one per frame
             for frame in container.decode(stream):
                 if max_frames is not None and len(frames) == max_frames:
                     raise VideoFormatError(f"{path}: more than {max_frames} frames; write at most {max_frames}")
-                frames.append(frame.to_ndarray(format="rgb24"))
+                frames.append(to_rgb.reformat(frame, format="rgb24", threads=DECODE_THREADS).to_ndarray())
         if not frames:
             raise VideoFormatError(f"{path}: no frames decoded; re-encode it as H.264 mp4")
         return np.stack(frames), float(rate) if rate else None

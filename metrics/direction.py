@@ -15,8 +15,8 @@ from scipy.spatial.distance import cdist
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import VISIBLE_FRAC, runs
-from .observation import Observation, hue_deg
+from .common import VISIBLE_FRAC, runs, track
+from .observation import Observation, hue_deg, hue_key
 
 # ----------------------------------------------------------------------------------------- direction
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST
@@ -64,18 +64,8 @@ MIN_BELT_OVERLAP_PX = 64
 
 
 def track_arrays(clip: Clip, columns: list[str]) -> dict[str, np.ndarray]:
-    """{column: (T, K) float array} over the K tracked objects, as Clip.track_matrix gives but in one pass
-    (a pandas pivot per column costs milliseconds, more than the flow)."""
-    index = {obj.name: k for k, obj in enumerate(clip.tracked_objects)}
-    column_of = clip.tracks["object"].map(index).to_numpy(dtype=float)
-    keep = ~np.isnan(column_of)
-    frames, objects = clip.tracks["t"].to_numpy()[keep].astype(int), column_of[keep].astype(int)
-    arrays = {}
-    for column in columns:
-        array = np.full((clip.spec.n_frames, len(index)), np.nan)
-        array[frames, objects] = clip.tracks[column].to_numpy(dtype=float)[keep]
-        arrays[column] = array
-    return arrays
+    """{column: (T, K) float array} over the K tracked objects (common.track, as float)."""
+    return {column: np.asarray(track(clip, column), dtype=float) for column in columns}
 
 
 def _grey(frames: np.ndarray) -> np.ndarray:
@@ -92,8 +82,7 @@ def _object_key(hsv: np.ndarray, box: np.ndarray, rgb: tuple[int, int, int], obs
     config = observation.config
     x0, y0, x1, y1 = (int(value) for value in box)
     patch = hsv[y0:y1 + 1, x0:x1 + 1]
-    distance = np.abs(patch[..., 0].astype(np.float32) * (360.0 / 256.0) - hue_deg(rgb))
-    keyed = ((np.minimum(distance, 360.0 - distance) <= config.hue_tolerance_deg)
+    keyed = (hue_key(hue_deg(rgb), config.hue_tolerance_deg)[patch[..., 0]]
              & (patch[..., 1] > config.min_saturation) & (patch[..., 2] > config.min_value))
     key = np.zeros(hsv.shape[:2], bool)
     key[y0:y1 + 1, x0:x1 + 1] = keyed

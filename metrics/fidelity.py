@@ -33,8 +33,9 @@ truth's over a still background is plain flicker (3 to 4 times the visible step 
 
 def psnr_db(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
     """(T,) PSNR in dB of uint8 (T, H, W, 3) frames against the reference, capped at PSNR_CAP_DB."""
-    diff = reference.astype(np.float64) - other.astype(np.float64)
-    mse = np.mean(diff * diff, axis=(1, 2, 3))
+    difference = absolute_difference(reference.reshape(len(reference), -1), other.reshape(len(other), -1)).astype(np.int64)
+    # Integer sums of squares: exactly the float64 sums np.mean adds up (every partial sum is an integer below 2^53).
+    mse = np.einsum("ij,ij->i", difference, difference) / difference.shape[1]
     with np.errstate(divide="ignore"):
         psnr = 10.0 * np.log10(255.0 ** 2 / mse)
     return np.minimum(psnr, PSNR_CAP_DB)
@@ -87,9 +88,23 @@ def structural_similarity(clip: Clip, observation: Observation) -> MetricOutput:
 
 def still_background(clip: Clip) -> np.ndarray:
     """(T - 1, H, W) bool: pixel is background (seg -1) in frames t and t + 1 and the truth does not change there."""
-    video = clip.video.astype(np.int16)
-    change = np.abs(video[1:] - video[:-1]).max(axis=-1)
+    changes = frame_changes(clip.video)
+    change = np.maximum(np.maximum(changes[..., 0], changes[..., 1]), changes[..., 2])  # .max(axis=-1), faster
     return (clip.seg[1:] < 0) & (clip.seg[:-1] < 0) & (change <= STILL_TOLERANCE_GREY)
+
+
+def frame_changes(video: np.ndarray) -> np.ndarray:
+    """uint8 (T - 1, ...) |frame t + 1 - frame t| of a uint8 (T, ...) video, per pixel and channel."""
+    n_pairs, pixels = len(video) - 1, int(np.prod(video.shape[1:]))
+    return absolute_difference(video[1:].reshape(n_pairs, pixels), video[:-1].reshape(n_pairs, pixels)).reshape(
+        n_pairs, *video.shape[1:])
+
+
+def absolute_difference(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """uint8 |first - second| of two uint8 arrays of one shape (exact: OpenCV's absdiff, numpy for empty ones)."""
+    if first.size == 0:
+        return np.abs(first.astype(np.int16) - second.astype(np.int16)).astype(np.uint8)
+    return cv2.absdiff(first, second)
 
 
 @register_metric("flicker", principle="fidelity", unit="grey levels", needs_alignment=True)
@@ -103,9 +118,15 @@ def flicker(clip: Clip, observation: Observation) -> MetricOutput:
     if not still.any():
         return MetricOutput(np.nan, np.nan, reason="no background pixel stays still after the context in the ground truth")
 
+    still_pixels = np.flatnonzero(still)  # over (T - 1) x H x W, C order
+
     def mean_change(video: np.ndarray) -> float:
-        video = video.astype(np.int16)
-        return float(np.abs(video[1:] - video[:-1]).mean(axis=-1)[still].mean())
+        """Mean over the still pixels of the channels' mean |change|: what
+        np.abs(video[1:] - video[:-1]).mean(axis=-1)[still].mean() gives in int16 (the mean of 3 integers is their
+        exact sum divided by 3), without its slow reductions over the short channel axis and 4-D masking."""
+        changes = frame_changes(video)
+        channel_sum = changes[..., 0].astype(np.int32) + changes[..., 1] + changes[..., 2]
+        return float((channel_sum.reshape(-1)[still_pixels] / 3).mean())
 
     excess = max(0.0, mean_change(frames) - mean_change(clip.video))
     return MetricOutput(1.0 - min(1.0, excess / FLICKER_CAP_GREY), excess)

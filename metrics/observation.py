@@ -15,6 +15,7 @@ not for a new one.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
@@ -22,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from simulators import Clip
+
+from .tracks import track
 
 BLOB_COLUMNS = ["t", "u", "v", "area", "bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1", "hue_deg"]
 
@@ -67,7 +70,26 @@ class Observation:
         return int(self.detected.shape[0])
 
 
+HUE_DEG_OF_LEVEL = np.arange(256, dtype=np.uint8).astype(np.float32) * (360.0 / 256.0)
+"""(256,) float32 hue in degrees of each level of OpenCV's full-range uint8 hue: the key compares these values,
+so a table over the 256 levels gives every pixel's answer without computing it per pixel."""
+
+
+@functools.lru_cache(maxsize=4096)
+def hue_key(object_hue_deg: float, tolerance_deg: float) -> np.ndarray:
+    """(256,) read-only bool over the uint8 hue levels: within tolerance_deg of object_hue_deg (circular)."""
+    distance = np.abs(HUE_DEG_OF_LEVEL - object_hue_deg)
+    key = np.minimum(distance, 360.0 - distance) <= tolerance_deg
+    key.flags.writeable = False
+    return key
+
+
 def hue_deg(rgb: tuple[int, int, int]) -> float:
+    return _hue_deg(tuple(int(channel) for channel in rgb))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hue_deg(rgb: tuple[int, ...]) -> float:
     pixel = np.array([[rgb]], np.uint8)
     return float(cv2.cvtColor(pixel, cv2.COLOR_RGB2HSV_FULL)[0, 0, 0]) * 360.0 / 256.0
 
@@ -79,7 +101,7 @@ def circular_mean_deg(angles_deg: np.ndarray) -> float:
 
 def expected_areas(clip: Clip) -> np.ndarray:
     """(K,) typical unoccluded area of each tracked object in pixels, from the ground truth."""
-    silhouettes = clip.track_matrix("silhouette_px")
+    silhouettes = track(clip, "silhouette_px")
     areas = []
     for column in silhouettes.T:
         whole = column[column >= 0.5 * column.max()] if column.max() > 0 else column
@@ -94,7 +116,7 @@ def observe(frames: np.ndarray, clip: Clip, config: ObserveConfig = ObserveConfi
     n_objects = len(objects)
     hsv = cv2.cvtColor(np.ascontiguousarray(frames).reshape(n_frames * height, width, 3), cv2.COLOR_RGB2HSV_FULL)
     hsv = hsv.reshape(n_frames, height, width, 3)
-    hue = hsv[..., 0].astype(np.float32) * (360.0 / 256.0)
+    hue = HUE_DEG_OF_LEVEL[hsv[..., 0]]
     saturated = (hsv[..., 1] > config.min_saturation) & (hsv[..., 2] > config.min_value)
 
     expected = expected_areas(clip)
@@ -110,8 +132,7 @@ def observe(frames: np.ndarray, clip: Clip, config: ObserveConfig = ObserveConfi
     claimed = np.zeros((n_frames, height, width), bool)
     max_jump = config.max_jump_diag * float(np.hypot(height, width))
     for k, obj in enumerate(objects):
-        distance = np.abs(hue - hue_deg(obj.rgb))
-        keyed = saturated & (np.minimum(distance, 360.0 - distance) <= config.hue_tolerance_deg)
+        keyed = saturated & hue_key(hue_deg(obj.rgb), config.hue_tolerance_deg)[hsv[..., 0]]
         for t in np.flatnonzero(keyed.reshape(n_frames, -1).any(axis=1)):
             count, labels, stats, centroids = cv2.connectedComponentsWithStats(keyed[t].view(np.uint8), connectivity=8)
             areas = stats[1:, cv2.CC_STAT_AREA]
@@ -126,10 +147,13 @@ def observe(frames: np.ndarray, clip: Clip, config: ObserveConfig = ObserveConfi
             component = labels == label
             ys, xs = np.nonzero(component)
             detected[t, k] = True
-            u[t, k], v[t, k], area[t, k] = xs.mean(), ys.mean(), xs.size
-            bbox[t, k] = xs.min(), ys.min(), xs.max(), ys.max()
-            dx, dy = xs - xs.mean(), ys - ys.mean()
-            covariance[t, k] = (dx * dx).mean(), (dx * dy).mean(), (dy * dy).mean()
+            mean_x, mean_y = xs.mean(), ys.mean()
+            u[t, k], v[t, k], area[t, k] = mean_x, mean_y, xs.size
+            left, top, width_px, height_px = stats[label, :4]
+            bbox[t, k] = left, top, left + width_px - 1, top + height_px - 1
+            dx, dy = xs - mean_x, ys - mean_y
+            covariance[t, k] = np.add.reduce(dx * dx) / xs.size, np.add.reduce(dx * dy) / xs.size, \
+                np.add.reduce(dy * dy) / xs.size  # what .mean() gives, without its overhead
             claimed[t] |= component
 
     blob_min_area = float(min_area.min()) if n_objects else config.min_area_px

@@ -18,8 +18,6 @@ Where we differ (documented in docs/metrics.md):
 """
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -30,6 +28,7 @@ from simulators.variance import physical_variance_video
 
 from .base import FailureEvent, MetricOutput, register_metric
 from .common import frames_or_reason
+from .memo import memo
 from .observation import Observation
 
 MOTION_THRESHOLD_GREY = 10
@@ -222,23 +221,11 @@ def mask_scores(reference: np.ndarray, other: np.ndarray, spec: ScenarioSpec) ->
     )
 
 
-_RECENT: OrderedDict[tuple[str, str, str], MaskScores] = OrderedDict()
-_RECENT_SIZE = 8
-"""mask_scores of the last few (spec, truth, video) triples: the five metrics of one video share one computation."""
-
-
-def _digest(array: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(array).data, digest_size=16).hexdigest()
-
-
-def clip_mask_scores(clip: Clip, frames: np.ndarray) -> MaskScores:
-    """mask_scores(clip.video, frames, clip.spec), remembered for the last few videos (keyed by content)."""
-    key = (clip.spec.spec_hash, _digest(clip.video), _digest(frames))
-    if key not in _RECENT:
-        _RECENT[key] = mask_scores(clip.video, frames, clip.spec)
-        if len(_RECENT) > _RECENT_SIZE:
-            _RECENT.popitem(last=False)
-    return _RECENT[key]
+def observation_mask_scores(clip: Clip, observation: Observation) -> MaskScores:
+    """mask_scores(clip.video, observation.frames, clip.spec), computed once per (clip, observed video): the
+    five mask metrics of one video share it (memo.memo keeps it on the observation)."""
+    return memo(observation, "mask_scores", (clip.video, clip.spec, observation.frames),
+                lambda: mask_scores(clip.video, observation.frames, clip.spec))
 
 
 def _implausible_motion_events(clip: Clip, scores: MaskScores) -> list[FailureEvent]:
@@ -262,7 +249,7 @@ def _mask_metric(clip: Clip, observation: Observation, number: str, with_events:
     frames, reason = frames_or_reason(clip, observation)
     if frames is None:
         return MetricOutput(np.nan, np.nan, reason=reason)
-    scores = clip_mask_scores(clip, frames)
+    scores = observation_mask_scores(clip, observation)
     events = _implausible_motion_events(clip, scores) if with_events else []
     return MetricOutput(float(getattr(scores, f"gated_{number}")), float(getattr(scores, number)), events)
 
@@ -294,7 +281,7 @@ def piq_mse(clip: Clip, observation: Observation) -> MetricOutput:
     frames, reason = frames_or_reason(clip, observation)
     if frames is None:
         return MetricOutput(np.nan, np.nan, reason=reason)
-    scores = clip_mask_scores(clip, frames)
+    scores = observation_mask_scores(clip, observation)
     return MetricOutput(1.0 - min(1.0, scores.gated_mse / MSE_CAP), scores.mse)
 
 
@@ -333,7 +320,7 @@ def physics_iq_score(clip: Clip, observation: Observation) -> MetricOutput:
     frames, reason = frames_or_reason(clip, observation)
     if frames is None:
         return MetricOutput(np.nan, np.nan, reason=reason)
-    scores = clip_mask_scores(clip, frames)
+    scores = observation_mask_scores(clip, observation)
     ceiling = physical_variance_scores(clip)
     return MetricOutput(verified_score(scores, ceiling, gated=True), 100.0 * verified_score(scores, ceiling, gated=False))
 

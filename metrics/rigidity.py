@@ -30,7 +30,7 @@ from scipy.ndimage import median_filter
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import evaluated_frames, runs, truth_visible
+from .common import evaluated_frames, runs, track, truth_visible
 from .observation import Observation
 
 PIXEL_VARIANCE = 1.0 / 12.0
@@ -61,13 +61,14 @@ DISTANCE_TAG_PX = 2.5
 TAG_FRAMES = 3
 
 
-def mask_moments(seg: np.ndarray, object_id: int) -> tuple[np.ndarray, np.ndarray]:
+def mask_moments(seg: np.ndarray, object_id: int, frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Area (T,) in px and covariance (T, 3) mu20, mu11, mu02 (px^2) of the largest connected component
-    of `seg == object_id` in every frame of seg (T, H, W); NaN where the object has no pixel."""
+    of `seg == object_id` in every frame of seg (T, H, W), or only in the frames where the (T,) bool `frames`
+    is True; NaN elsewhere and where the object has no pixel."""
     n_frames = seg.shape[0]
     area = np.full(n_frames, np.nan)
     covariance = np.full((n_frames, 3), np.nan)
-    for t in range(n_frames):
+    for t in range(n_frames) if frames is None else np.flatnonzero(frames):
         mask = (seg[t] == object_id).view(np.uint8)
         if not mask.any():
             continue
@@ -139,16 +140,19 @@ def shape_errors(clip: Clip, observation: Observation) -> tuple[np.ndarray, np.n
     the frames that count (after the context, truth shows at least WHOLE_FRAC of the object, and the
     context gives a baseline)."""
     n_context = clip.spec.n_context
-    shown = truth_visible(clip, observation) & (clip.track_matrix("visible_frac") >= WHOLE_FRAC)
+    shown = truth_visible(clip, observation) & (track(clip, "visible_frac") >= WHOLE_FRAC)
     shape = np.full(shown.shape, np.nan)
     area = np.full(shown.shape, np.nan)
     counted = np.zeros(shown.shape, bool)
     for k, obj in enumerate(clip.tracked_objects):
         if not obj.rigid:
             continue
-        true_area, true_covariance = mask_moments(clip.seg, obj.id)
         both = shown[:, k] & observation.detected[:, k]
-        if not both[:n_context].any() or np.nanmedian(minor_width_px(true_covariance)[shown[:, k]]) < MIN_WIDTH_PX:
+        if not both[:n_context].any():
+            continue
+        # Only the frames where the truth shows the object are read below (its width; `both` is a subset).
+        true_area, true_covariance = mask_moments(clip.seg, obj.id, shown[:, k])
+        if np.nanmedian(minor_width_px(true_covariance)[shown[:, k]]) < MIN_WIDTH_PX:
             continue
         with np.errstate(all="ignore"):
             area_ratio = np.log(observation.area[:, k] / true_area)
@@ -168,7 +172,7 @@ def part_distance_errors(clip: Clip, observation: Observation) -> tuple[np.ndarr
     objects = clip.tracked_objects
     n_context = clip.spec.n_context
     shown = truth_visible(clip, observation)
-    true_u, true_v = clip.track_matrix("seg_u"), clip.track_matrix("seg_v")
+    true_u, true_v = track(clip, "seg_u"), track(clip, "seg_v")
     per_part: dict[int, list[np.ndarray]] = {}
     counted = np.zeros(shown.shape, bool)
     bodies: dict[str, list[int]] = {}
