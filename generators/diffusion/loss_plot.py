@@ -4,7 +4,8 @@
 
 Reads checkpoints/autoencoder.log.csv and checkpoints/denoiser.log.csv (written every 10 steps
 by the trainers) and draws each stage's loss and its loss on object cells, with a rolling mean
-over 20 log rows (200 steps), on a log scale.
+over 20 log rows (200 steps), on a log scale. A step logged twice (training killed after a log
+row and resumed from the checkpoint before it) counts once, the resumed run's row.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 STAGES = ("autoencoder", "denoiser")
-EVENTS = {"denoiser": ((1650, "loss weighted by the\ncontext's objects"),)}
+EVENTS = {"denoiser": ((1650, "loss weighted by the\ncontext's objects"), (2750, "EMA"), (4250, "prompts v3"))}
 """Changes of the training recipe, drawn as vertical lines (the model card explains them)."""
 ROLLING_ROWS = 20
 
@@ -28,6 +29,7 @@ def plot(folder: Path, out: Path) -> Path:
     figure, axes = plt.subplots(1, len(STAGES), figsize=(10, 3.5))
     for axis, stage in zip(axes, STAGES):
         log = pd.read_csv(folder / f"{stage}.log.csv")
+        log = log.drop_duplicates("step", keep="last").sort_values("step")  # a resumed run logs its steps again
         for column, label in (("loss", "weighted loss"), ("object_mse", "MSE on object cells")):
             axis.plot(log["step"], log[column].rolling(ROLLING_ROWS, min_periods=1).mean(), label=label)
         for step, label in EVENTS.get(stage, ()):
