@@ -93,6 +93,9 @@ def _train_main(cfg: DictConfig) -> None:
             argv += [f"--{key}", str(cfg[key])]
     if cfg.stage == "denoiser":
         argv += ["--autoencoder", cfg.autoencoder]
+        for key in ("weighting", "ema"):
+            if cfg[key] is not None:
+                argv += [f"--{key}", str(cfg[key])]
     importlib.import_module(stages[cfg.stage]).main(argv)
 
 

@@ -91,6 +91,10 @@ class TrainConfig:
     lr: Any = None
     threads: int = 1
     autoencoder: str = "checkpoints/autoencoder.safetensors"
+    weighting: Any = None
+    """denoiser only: where the loss weights object cells, `truth` (target frames) or `context` (context frames)."""
+    ema: Any = None
+    """denoiser only: decay of the moving average of the weights that is shipped (e.g. 0.999; 0 = none)."""
 
 
 def register_configs() -> None:

@@ -1,6 +1,6 @@
 """Sampling speed of the bundled model: seconds per 32-frame 64x64 clip, alone and in batches.
 
-    python benchmarks/sampling_speed.py [--steps 12] [--batches 1 8] [--repeats 3]
+    python benchmarks/sampling_speed.py [--steps 24] [--batches 1 8] [--repeats 3]
 
 Prints one row per batch size: seconds per batch, seconds per clip and clips per minute (the
 best of --repeats runs, after one warm-up), and the share of the time spent in the denoiser
@@ -55,7 +55,7 @@ def requests_for(count: int) -> list[GenerationRequest]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

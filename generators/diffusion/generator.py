@@ -19,7 +19,7 @@ class Diffusion(Generator):
     cache_videos = True
 
     def __init__(self, checkpoint: str = "checkpoints/denoiser.safetensors",
-                 autoencoder: str = "checkpoints/autoencoder.safetensors", steps: int = 12, batch_size: int = 8,
+                 autoencoder: str = "checkpoints/autoencoder.safetensors", steps: int = 24, batch_size: int = 8,
                  threads: int = 0, start_sigma: float = 1.0, **kwargs) -> None:
         super().__init__(**kwargs)
         import torch

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 STAGES = ("autoencoder", "denoiser")
-EVENTS = {"denoiser": ((1650, "loss weighted by the\ncontext's objects"), (2750, "EMA"), (4250, "prompts v3"))}
+EVENTS = {"denoiser": ((1650, "weight: context's objects"), (2750, "moving average"), (4250, "prompts v3"))}
 """Changes of the training recipe, drawn as vertical lines (the model card explains them)."""
 ROLLING_ROWS = 20
 
@@ -34,10 +34,10 @@ def plot(folder: Path, out: Path) -> Path:
             axis.plot(log["step"], log[column].rolling(ROLLING_ROWS, min_periods=1).mean(), label=label)
         for step, label in EVENTS.get(stage, ()):
             axis.axvline(step, color="grey", linestyle="--", linewidth=1)
-            axis.text(step, axis.get_ylim()[1], f" {label}", va="top", fontsize=8, color="grey")
+            axis.text(step, axis.get_ylim()[1], f" {label}", va="top", ha="right", rotation=90, fontsize=7, color="grey")
         axis.set(title=f"{stage} ({int(log['step'].iloc[-1])} steps)", xlabel="step", yscale="log")
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(loc="lower left", fontsize=8)
     figure.tight_layout()
     figure.savefig(out, dpi=100)
     plt.close(figure)

@@ -27,7 +27,7 @@ class LatentScale:
 
 class VideoPipeline:
     def __init__(self, autoencoder: FrameAutoencoder, denoiser: VideoDenoiser, prompt_encoder: PromptEncoder,
-                 scale: LatentScale, steps: int = 12, start_sigma: float = 1.0) -> None:
+                 scale: LatentScale, steps: int = 24, start_sigma: float = 1.0) -> None:
         """start_sigma < 1 starts from the last context frame repeated, noised to that level (SDEdit), and
         spends the steps on sigmas start_sigma .. 0; 1 starts from pure noise."""
         if not 0.0 < start_sigma <= 1.0:
