@@ -6,7 +6,6 @@ import numpy as np
 from simulators import Clip
 
 from .observation import Observation
-from .tracks import track
 
 VISIBLE_FRAC = 0.5
 """An object counts as visible in the ground truth when at least this share of it shows."""
@@ -26,14 +25,14 @@ def evaluated_frames(clip: Clip) -> np.ndarray:
 
 def truth_visible(clip: Clip, observation: Observation) -> np.ndarray:
     """(T, K) bool: the object clearly shows (>= half of it, and 1.5x the detector's minimum area)."""
-    visible_frac = track(clip, "visible_frac")
-    visible_px = track(clip, "visible_px")
+    visible_frac = clip.track_matrix("visible_frac")
+    visible_px = clip.track_matrix("visible_px")
     return (visible_frac >= VISIBLE_FRAC) & (visible_px >= 1.5 * observation.min_area[None, :])
 
 
 def truth_hidden(clip: Clip) -> np.ndarray:
     """(T, K) bool: not a single pixel of the object shows (occluded or out of frame)."""
-    return track(clip, "visible_px") == 0
+    return clip.track_matrix("visible_px") == 0
 
 
 def runs(flags: np.ndarray) -> list[tuple[int, int]]:

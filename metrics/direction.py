@@ -15,7 +15,7 @@ from scipy.spatial.distance import cdist
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import VISIBLE_FRAC, runs, track
+from .common import VISIBLE_FRAC, runs
 from .observation import Observation, hue_deg, hue_key
 
 # ----------------------------------------------------------------------------------------- direction
@@ -65,7 +65,7 @@ MIN_BELT_OVERLAP_PX = 64
 
 def track_arrays(clip: Clip, columns: list[str]) -> dict[str, np.ndarray]:
     """{column: (T, K) float array} over the K tracked objects (common.track, as float)."""
-    return {column: np.asarray(track(clip, column), dtype=float) for column in columns}
+    return {column: np.asarray(clip.track_matrix(column), dtype=float) for column in columns}
 
 
 def _grey(frames: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import evaluated_frames, image_diagonal, track, truth_visible
+from .common import evaluated_frames, image_diagonal, truth_visible
 from .observation import Observation
 
 MAX_RATE_ERROR_DIAG = 0.1
@@ -70,7 +70,7 @@ def velocity_consistency(clip: Clip, observation: Observation) -> MetricOutput:
     diagonal = image_diagonal(clip)
     cap = MAX_RATE_ERROR_DIAG * diagonal
     valid = truth_visible(clip, observation)
-    truth = (track(clip, "seg_u"), track(clip, "seg_v"))
+    truth = (clip.track_matrix("seg_u"), clip.track_matrix("seg_v"))
     observed = (observation.u, observation.v)
     after_context = evaluated_frames(clip)
     velocity = _rate_errors(observed, truth, observation.detected, valid, after_context, 1, cap)
@@ -96,7 +96,7 @@ def free_flight_arcs(clip: Clip, k: int) -> list[np.ndarray]:
     contact_frames = {contact["frame"] for contact in clip.events.get("contacts", [])
                       if body in (contact["a"], contact["b"])}
     release_frame = float(clip.events.get("release_time_s", 0.0)) * clip.spec.fps
-    visible = track(clip, "visible_frac")[:, k] >= 0.5
+    visible = clip.track_matrix("visible_frac")[:, k] >= 0.5
     arcs, current = [], []
     for t in range(clip.spec.n_context - 1, clip.spec.n_frames):
         flies_in = bool(current) and t not in contact_frames and t - 1 >= release_frame
@@ -152,7 +152,7 @@ def gravity_consistency(clip: Clip, observation: Observation) -> MetricOutput:
     """Vertical acceleration of parabolas fitted to the free-flight arcs, observed against the truth's."""
     if clip.spec.family not in BALLISTIC_FAMILIES:
         return MetricOutput(np.nan, np.nan, reason=f"{clip.spec.family} has no object in free flight to fit")
-    true_v = track(clip, "seg_v")
+    true_v = clip.track_matrix("seg_v")
     observed_v = np.where(observation.detected, observation.v, np.nan)
     scores, errors, events = [], [], []
     for k, obj in enumerate(clip.tracked_objects):

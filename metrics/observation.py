@@ -24,8 +24,6 @@ import pandas as pd
 
 from simulators import Clip
 
-from .tracks import track
-
 BLOB_COLUMNS = ["t", "u", "v", "area", "bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1", "hue_deg"]
 
 
@@ -101,7 +99,7 @@ def circular_mean_deg(angles_deg: np.ndarray) -> float:
 
 def expected_areas(clip: Clip) -> np.ndarray:
     """(K,) typical unoccluded area of each tracked object in pixels, from the ground truth."""
-    silhouettes = track(clip, "silhouette_px")
+    silhouettes = clip.track_matrix("silhouette_px")
     areas = []
     for column in silhouettes.T:
         whole = column[column >= 0.5 * column.max()] if column.max() > 0 else column

@@ -6,7 +6,7 @@ import numpy as np
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import evaluated_frames, image_diagonal, runs, track, truth_hidden, truth_visible
+from .common import evaluated_frames, image_diagonal, runs, truth_hidden, truth_visible
 from .observation import Observation
 
 REEMERGENCE_GRACE_FRAMES = 2
@@ -42,7 +42,7 @@ def reemergence(clip: Clip, observation: Observation) -> MetricOutput:
     if not found:
         return MetricOutput(np.nan, np.nan, reason="no object re-emerges from hiding after the context")
     threshold = MISPLACED_DIAG * image_diagonal(clip)
-    true_u, true_v = track(clip, "seg_u"), track(clip, "seg_v")
+    true_u, true_v = clip.track_matrix("seg_u"), clip.track_matrix("seg_v")
     n_frames = clip.spec.n_frames
     right, events = 0, []
     for k, frame in found:
@@ -91,7 +91,7 @@ def object_count(clip: Clip, observation: Observation) -> MetricOutput:
     n_observed = observed_counts(observation)
     # An object partly shown (some pixels but less than clearly visible) may be counted or not.
     fewest = truth_visible(clip, observation).sum(axis=1)
-    most = (track(clip, "visible_px") > 0).sum(axis=1)
+    most = (clip.track_matrix("visible_px") > 0).sum(axis=1)
     off_by = np.maximum(fewest - n_observed, 0) + np.maximum(n_observed - most, 0)
     error = np.minimum(1.0, off_by / np.maximum(1, fewest))[after_context]
     value = float(1.0 - error.mean())

@@ -6,7 +6,7 @@ import numpy as np
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import evaluated_frames, runs, track, truth_hidden, truth_visible
+from .common import evaluated_frames, runs, truth_hidden, truth_visible
 from .observation import Observation
 
 EDGE_GRACE_FRAMES = 1
@@ -19,10 +19,10 @@ the frame at 20 px per frame, were tagged under a duplicated frame)."""
 def crossing_edge(clip: Clip) -> np.ndarray:
     """(T, K) bool: in the truth the object touches the image border or is out of frame at t - 1, t or t + 1."""
     height, width = clip.spec.resolution
-    x0, x1 = track(clip, "bbox_x0"), track(clip, "bbox_x1")
-    y0, y1 = track(clip, "bbox_y0"), track(clip, "bbox_y1")
+    x0, x1 = clip.track_matrix("bbox_x0"), clip.track_matrix("bbox_x1")
+    y0, y1 = clip.track_matrix("bbox_y0"), clip.track_matrix("bbox_y1")
     with np.errstate(invalid="ignore"):
-        at_edge = (x0 <= 0) | (y0 <= 0) | (x1 >= width - 1) | (y1 >= height - 1) | (track(clip, "in_frame") < 1)
+        at_edge = (x0 <= 0) | (y0 <= 0) | (x1 >= width - 1) | (y1 >= height - 1) | (clip.track_matrix("in_frame") < 1)
     around = at_edge.copy()
     around[1:] |= at_edge[:-1]
     around[:-1] |= at_edge[1:]

@@ -30,7 +30,7 @@ from scipy.ndimage import median_filter
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import evaluated_frames, runs, track, truth_visible
+from .common import evaluated_frames, runs, truth_visible
 from .observation import Observation
 
 PIXEL_VARIANCE = 1.0 / 12.0
@@ -140,7 +140,7 @@ def shape_errors(clip: Clip, observation: Observation) -> tuple[np.ndarray, np.n
     the frames that count (after the context, truth shows at least WHOLE_FRAC of the object, and the
     context gives a baseline)."""
     n_context = clip.spec.n_context
-    shown = truth_visible(clip, observation) & (track(clip, "visible_frac") >= WHOLE_FRAC)
+    shown = truth_visible(clip, observation) & (clip.track_matrix("visible_frac") >= WHOLE_FRAC)
     shape = np.full(shown.shape, np.nan)
     area = np.full(shown.shape, np.nan)
     counted = np.zeros(shown.shape, bool)
@@ -172,7 +172,7 @@ def part_distance_errors(clip: Clip, observation: Observation) -> tuple[np.ndarr
     objects = clip.tracked_objects
     n_context = clip.spec.n_context
     shown = truth_visible(clip, observation)
-    true_u, true_v = track(clip, "seg_u"), track(clip, "seg_v")
+    true_u, true_v = clip.track_matrix("seg_u"), clip.track_matrix("seg_v")
     per_part: dict[int, list[np.ndarray]] = {}
     counted = np.zeros(shown.shape, bool)
     bodies: dict[str, list[int]] = {}

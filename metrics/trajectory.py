@@ -6,7 +6,7 @@ import numpy as np
 from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
-from .common import evaluated_frames, image_diagonal, runs, track, truth_visible
+from .common import evaluated_frames, image_diagonal, runs, truth_visible
 from .observation import Observation
 
 MAX_ERROR_DIAG = 0.25
@@ -23,7 +23,7 @@ def displacement_px(clip: Clip, observation: Observation) -> tuple[np.ndarray, n
     scored entries (after the context, object clearly visible in the truth). Lost objects cost the cap."""
     cap = MAX_ERROR_DIAG * image_diagonal(clip)
     scored = truth_visible(clip, observation) & evaluated_frames(clip)[:, None]
-    true_u, true_v = track(clip, "seg_u"), track(clip, "seg_v")
+    true_u, true_v = clip.track_matrix("seg_u"), clip.track_matrix("seg_v")
     distance = np.hypot(observation.u - true_u, observation.v - true_v)
     distance = np.where(observation.detected, np.minimum(distance, cap), cap)
     return np.where(scored, distance, np.nan), scored
@@ -50,7 +50,7 @@ def trajectory_consistency(clip: Clip, observation: Observation) -> MetricOutput
     # Where the truth hides the object (occluded or out of frame) but the video shows it, its
     # distance is taken to the projection of its true centre, which is defined there too.
     hidden_seen = ~truth_visible(clip, observation) & observation.detected & evaluated_frames(clip)[:, None]
-    to_centre = np.hypot(observation.u - track(clip, "u"), observation.v - track(clip, "v"))
+    to_centre = np.hypot(observation.u - clip.track_matrix("u"), observation.v - clip.track_matrix("v"))
     off_by = np.where(hidden_seen, np.minimum(to_centre, cap), distance)
     for k, name in enumerate(observation.object_names):
         off = (scored[:, k] | hidden_seen[:, k]) & observation.detected[:, k] & (np.nan_to_num(off_by[:, k]) > threshold)

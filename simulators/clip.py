@@ -91,15 +91,46 @@ class Clip:
 
     def track_matrix(self, column: str) -> np.ndarray:
         """(T, K) array of one track column over the K tracked objects, in tracked_objects order.
-        Read-only: computed once per column (every metric reads the same few columns)."""
-        cached = self.__dict__.setdefault("_track_matrices", {})
-        if column not in cached:
-            names = [obj.name for obj in self.tracked_objects]
-            table = self.tracks.pivot(index="t", columns="object", values=column)
-            matrix = table.reindex(columns=names).to_numpy()
+        Read-only: computed once per column (every metric reads the same few columns), filled with numpy
+        from one index of the tracks (a pandas pivot per column cost more than some metrics); the pivot
+        is the fallback when the tracks do not hold every (frame, tracked object) exactly once. The cache
+        belongs to this clip's tracks and objects: a copy given other tracks computes its own."""
+        cache = self.__dict__.get("_track_matrices")
+        if cache is None or cache[0] is not self.tracks or cache[1] is not self.objects:
+            cache = (self.tracks, self.objects, self._track_cells(), {})
+            self.__dict__["_track_matrices"] = cache
+        cells, matrices = cache[2], cache[3]
+        if column not in matrices:
+            if cells is None:
+                names = [obj.name for obj in self.tracked_objects]
+                matrix = self.tracks.pivot(index="t", columns="object", values=column).reindex(columns=names).to_numpy()
+            else:
+                rows, frames, objects, shape = cells
+                values = self.tracks[column].to_numpy()[rows]
+                matrix = np.empty(shape, values.dtype)
+                matrix[frames, objects] = values
             matrix.flags.writeable = False
-            cached[column] = matrix
-        return cached[column]
+            matrices[column] = matrix
+        return matrices[column]
+
+    def _track_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]] | None:
+        """(rows of the tracks that are tracked objects, their frames, their object columns, (T, K)) when those
+        rows fill the (T, K) grid exactly once and the frames are 0 .. T - 1 (then the grid is what a pivot
+        gives); None otherwise."""
+        index = {obj.name: k for k, obj in enumerate(self.tracked_objects)}
+        all_frames = self.tracks["t"].to_numpy()
+        if all_frames.size == 0 or not index:
+            return None
+        n_frames = int(all_frames.max()) + 1
+        if all_frames.min() < 0 or np.unique(all_frames).size != n_frames:
+            return None
+        column = self.tracks["object"].map(index).to_numpy(dtype=float)
+        rows = np.flatnonzero(~np.isnan(column))
+        frames, objects = all_frames[rows].astype(np.intp), column[rows].astype(np.intp)
+        shape = (n_frames, len(index))
+        if rows.size != shape[0] * shape[1] or np.unique(frames * shape[1] + objects).size != rows.size:
+            return None
+        return rows, frames, objects, shape
 
     # ----------------------------------------------------------------------------- storage
     def save(self, folder: str | os.PathLike) -> Path:

@@ -1,4 +1,4 @@
-"""The work metrics share (metrics.memo, metrics.tracks) is never served for other data than it was computed from."""
+"""The work metrics share (metrics.memo, Clip.track_matrix) is never served for other data than it was computed from."""
 from __future__ import annotations
 
 import copy
@@ -10,7 +10,6 @@ import pytest
 from metrics import DEFAULT_METRICS, observe, score
 from metrics.memo import memo
 from metrics.physics_iq import mask_scores, observation_mask_scores
-from metrics.tracks import track
 from simulators import make_spec, simulate
 
 CORE_TIMING = {"n_frames": 32, "fps": 8.0, "resolution": (64, 64), "n_context": 4}
@@ -41,22 +40,28 @@ def test_memo_serves_only_the_very_same_sources():
     assert calls == [1, 3, 4, 5]
 
 
-def test_track_is_track_matrix_to_the_bit_and_read_only(clips):
+def pivot(clip, column):
+    """The reference: a pandas pivot of one track column over the tracked objects."""
+    names = [obj.name for obj in clip.tracked_objects]
+    return clip.tracks.pivot(index="t", columns="object", values=column).reindex(columns=names).to_numpy()
+
+
+def test_track_matrix_is_the_pivot_to_the_bit_and_read_only(clips):
     for clip in clips:
         for column in clip.tracks.columns.drop("object"):
-            fast, slow = track(clip, column), clip.track_matrix(column)
+            fast, slow = clip.track_matrix(column), pivot(clip, column)
             assert fast.dtype == slow.dtype and fast.shape == slow.shape
             assert np.array_equal(fast, slow, equal_nan=fast.dtype.kind == "f"), column
             assert not fast.flags.writeable
 
 
-def test_track_follows_a_copy_given_other_tracks(clips):
+def test_track_matrix_follows_a_copy_given_other_tracks(clips):
     first, second = clips
-    before = track(first, "seg_u")
+    before = first.track_matrix("seg_u")
     twin = copy.copy(first)  # shares first's __dict__ entries, the memo's store included
     twin.tracks, twin.objects = second.tracks, second.objects
-    assert np.array_equal(track(twin, "seg_u"), second.track_matrix("seg_u"), equal_nan=True)
-    assert np.array_equal(track(first, "seg_u"), before, equal_nan=True)  # and the original still gets its own
+    assert np.array_equal(twin.track_matrix("seg_u"), second.track_matrix("seg_u"), equal_nan=True)
+    assert np.array_equal(first.track_matrix("seg_u"), before, equal_nan=True)  # and the original still gets its own
 
 
 def test_mask_scores_are_never_another_clips_or_videos(clips):
