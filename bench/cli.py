@@ -93,9 +93,9 @@ def _train_main(cfg: DictConfig) -> None:
             argv += [f"--{key}", str(cfg[key])]
     if cfg.stage == "denoiser":
         argv += ["--autoencoder", cfg.autoencoder]
-        for key in ("weighting", "ema"):
+        for key in ("weighting", "ema", "data", "device", "max_minutes", "keep_every"):
             if cfg[key] is not None:
-                argv += [f"--{key}", str(cfg[key])]
+                argv += [f"--{key.replace('_', '-')}", str(cfg[key])]
     importlib.import_module(stages[cfg.stage]).main(argv)
 
 

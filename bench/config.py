@@ -95,6 +95,14 @@ class TrainConfig:
     """denoiser only: where the loss weights object cells, `truth` (target frames) or `context` (context frames)."""
     ema: Any = None
     """denoiser only: decay of the moving average of the weights that is shipped (e.g. 0.999; 0 = none)."""
+    data: Any = None
+    """denoiser only: a training-set .npz (python -m generators.diffusion.data) instead of simulating clips."""
+    device: Any = None
+    """denoiser only: cpu (default), cuda, or auto."""
+    max_minutes: Any = None
+    """denoiser only: stop and save after this many minutes of training."""
+    keep_every: Any = None
+    """denoiser only: keep a copy of the weights every N steps (denoiser-step<N>.safetensors)."""
 
 
 def register_configs() -> None:

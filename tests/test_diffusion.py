@@ -189,3 +189,61 @@ def test_sampling_can_start_from_the_noised_last_context_frame():
     assert not np.array_equal(samples[1.0], samples[0.3])
     with pytest.raises(ValueError, match="start_sigma"):
         VideoPipeline(autoencoder, model["denoiser"], model["prompts"], LatentScale(0.0, 1.0), start_sigma=0.0)
+
+
+def synthetic_training_set(n_clips: int = 2, n_frames: int = 8):
+    from generators.diffusion.data import TrainingSet
+
+    rng = np.random.default_rng(0)
+    videos = np.full((n_clips, n_frames, 64, 64, 3), 120, np.uint8)
+    masks = np.zeros((n_clips, n_frames, 64, 64), np.uint8)
+    for clip in range(n_clips):
+        for frame in range(n_frames):
+            row, col = 20 + 2 * frame, 10 + 3 * clip
+            videos[clip, frame, row:row + 5, col:col + 5] = rng.integers(0, 255, 3)
+            masks[clip, frame, row - 1:row + 6, col - 1:col + 6] = 1
+    return TrainingSet(videos, masks, [f"a ball falls {clip}" for clip in range(n_clips)],
+                       [f"free_fall/train/{clip:05d}" for clip in range(n_clips)])
+
+
+def test_a_training_set_file_round_trips_without_pickle(tmp_path):
+    from generators.diffusion.data import read_training_set, save_training_set
+
+    training_set = synthetic_training_set()
+    path = save_training_set(training_set, tmp_path / "sets" / "train.npz")
+    back = read_training_set(path)
+    assert np.array_equal(back.videos, training_set.videos) and np.array_equal(back.object_masks, training_set.object_masks)
+    assert back.prompts == training_set.prompts and back.clip_ids == training_set.clip_ids
+    assert not list(path.parent.glob(".*tmp*")), "the staging file is renamed into place"
+    with np.load(path, allow_pickle=False) as data:  # nothing in it needs unpickling
+        assert {key: data[key].dtype.kind for key in data.files} == {
+            "videos": "u", "object_masks": "u", "prompts": "U", "clip_ids": "U"}
+    with pytest.raises(FileNotFoundError, match="python -m generators.diffusion.data"):
+        read_training_set(tmp_path / "missing.npz")
+
+
+def test_object_cells_mark_the_latent_cells_that_hold_an_object():
+    from generators.diffusion.train_denoiser import object_cells
+
+    masks = np.zeros((3, 2, 64, 64), np.uint8)
+    masks[1, 0, 9, 50] = 1  # one pixel: latent cell (2, 12)
+    cells = object_cells(masks, chunk=2)
+    assert cells.shape == (3, 2, 1, 16, 16)
+    assert cells.sum() == 1 and cells[1, 0, 0, 2, 12] == 1
+
+
+def test_training_from_a_data_file_keeps_copies_stops_on_time_and_resumes(tmp_path):
+    from generators.diffusion.data import save_training_set
+    from generators.diffusion.train_denoiser import main
+
+    data = save_training_set(synthetic_training_set(), tmp_path / "train.npz")
+    out, state = tmp_path / "w" / "denoiser.safetensors", tmp_path / "state.safetensors"
+    common = ["--data", str(data), "--out", str(out), "--state", str(state), "--batch", "2", "--n-context", "2",
+              "--device", "cpu", "--checkpoint-every", "1", "--ema", "0.9"]
+    main(common + ["--steps", "2", "--keep-every", "2"])
+    assert read_info(out)[0] == 2 and read_info(out.with_name("denoiser-step2.safetensors"))[0] == 2
+    assert read_info(out)[1]["training_clips"] == 2 and read_info(out)[1]["device"] == "cpu"
+    main(common + ["--steps", "3"])
+    assert read_info(state)[0] == 3, "a second run resumes from the state and goes on"
+    main(common + ["--steps", "100", "--max-minutes", "1e-9"])
+    assert read_info(state)[0] == 3, "--max-minutes stops before another step and saves where it is"

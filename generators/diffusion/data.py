@@ -3,18 +3,24 @@
 Clips are simulated once into the ground-truth cache ($PHYSCHECK_CACHE) and held as uint8 arrays:
 videos (N, T, H, W, 3) and object masks (N, T, H, W) marking tracked objects' pixels (for the
 loss weighting that keeps small objects from being ignored).
+
+A training set can also be written to one compressed .npz file and trained from on a machine that
+has torch but no simulator (a lent GPU machine):
+
+    python -m generators.diffusion.data --clips-per-family 192 --out train_data/train-192.npz
+    python -m generators.diffusion.train_denoiser --data train_data/train-192.npz --device cuda ...
+
+The file holds no pickled objects: prompts and clip ids are stored as numpy unicode arrays.
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
-
-from simulators import FAMILIES, GroundTruthCache, build_specs
-from simulators import cache_dir as default_cache_dir
 
 
 @dataclass
@@ -37,6 +43,10 @@ def object_mask(seg: np.ndarray, tracked_ids: list[int], grow_px: int = 1) -> np
 def load_training_set(clips_per_family: int, families: list[str] | None = None, n_frames: int = 32,
                       fps: float = 8.0, resolution: tuple[int, int] = (64, 64), first_seed: int = 0,
                       cache_dir: Path | None = None, progress: bool = True) -> TrainingSet:
+    """The first `clips_per_family` train-split clips of each family (simulated or read from the cache)."""
+    from simulators import FAMILIES, GroundTruthCache, build_specs  # only here: a saved set needs no simulator
+    from simulators import cache_dir as default_cache_dir
+
     families = families or FAMILIES.names()
     specs = build_specs(families, ["train"], clips_per_family, first_seed, n_frames=n_frames, fps=fps,
                         resolution=resolution)
@@ -51,3 +61,40 @@ def load_training_set(clips_per_family: int, families: list[str] | None = None, 
         prompts.append(clip.prompt)
         clip_ids.append(clip.clip_id)
     return TrainingSet(videos, masks, prompts, clip_ids)
+
+
+def save_training_set(training_set: TrainingSet, path: str | Path) -> Path:
+    """Write `training_set` to one compressed .npz (atomically); read it back with read_training_set."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez_compressed(staging, videos=training_set.videos, object_masks=training_set.object_masks,
+                        prompts=np.array(training_set.prompts, dtype=str),
+                        clip_ids=np.array(training_set.clip_ids, dtype=str))
+    staging.replace(path)
+    return path
+
+
+def read_training_set(path: str | Path) -> TrainingSet:
+    """The training set saved by save_training_set (never unpickles)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no training-set file; write one with "
+                                f"`python -m generators.diffusion.data --out {path}`")
+    with np.load(path, allow_pickle=False) as data:
+        return TrainingSet(data["videos"], data["object_masks"], [str(p) for p in data["prompts"]],
+                           [str(c) for c in data["clip_ids"]])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write the train-split training set to one .npz file.")
+    parser.add_argument("--clips-per-family", type=int, default=48)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    training_set = load_training_set(args.clips_per_family)
+    path = save_training_set(training_set, args.out)
+    print(f"{path}: {len(training_set.videos)} clips, {path.stat().st_size / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

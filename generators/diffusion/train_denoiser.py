@@ -12,6 +12,11 @@ where they are in the context frames (grown by 2 cells), the same for every fram
 depends on the target biases the optimum (the weighted mean of the possible futures leans to object
 colours wherever an object might be: the samples grew coloured blobs all over the background); a
 weight computed from the context alone leaves the optimum at the conditional mean.
+
+--device cuda trains on a GPU (noise drawn there, bf16 autocast); --data reads a training set
+written by `python -m generators.diffusion.data` instead of simulating it, so a machine with torch
+but no simulator can train; --max-minutes stops (and saves) after that much training time; --keep-every
+keeps a copy of the shipped weights every N steps (denoiser-step<N>.safetensors beside --out).
 """
 from __future__ import annotations
 
@@ -27,8 +32,8 @@ from torch import nn
 from tqdm import tqdm
 
 from .autoencoder import FrameAutoencoder, load_autoencoder, to_unit
-from .checkpoint import load_ema, resume_training, save_training, update_ema
-from .data import load_training_set
+from .checkpoint import load_ema, resume_training, save_checkpoint, save_training, update_ema
+from .data import TrainingSet, load_training_set, read_training_set
 from .denoiser import VideoDenoiser
 from .text import PromptEncoder
 
@@ -39,12 +44,30 @@ def build_model(width: int = 128, depth: int = 4, heads: int = 4, latent_channel
 
 
 @torch.no_grad()
-def encode_clips(autoencoder: FrameAutoencoder, videos: np.ndarray, chunk: int = 256) -> torch.Tensor:
-    """uint8 (N, T, H, W, 3) -> latents (N, T, C, h, w)."""
+def encode_clips(autoencoder: FrameAutoencoder, videos: np.ndarray, chunk: int = 256,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 (N, T, H, W, 3) -> latents (N, T, C, h, w) on `device`."""
     frames = videos.reshape(-1, *videos.shape[2:])
-    latents = torch.cat([autoencoder.encode(to_unit(torch.from_numpy(frames[i:i + chunk])))
+    latents = torch.cat([autoencoder.encode(to_unit(torch.from_numpy(frames[i:i + chunk]).to(device)))
                          for i in range(0, len(frames), chunk)])
     return latents.reshape(*videos.shape[:2], *latents.shape[1:])
+
+
+def object_cells(object_masks: np.ndarray, chunk: int = 64, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 (N, T, H, W) object masks -> (N, T, 1, H/4, W/4) float: 1 where a latent cell holds an object."""
+    cells = []
+    for start in range(0, len(object_masks), chunk):
+        masks = torch.from_numpy(object_masks[start:start + chunk]).to(device).float()
+        pooled = nn.functional.max_pool2d(masks.reshape(-1, 1, *masks.shape[2:]), 4)
+        cells.append(pooled.reshape(*masks.shape[:2], 1, *pooled.shape[2:]))
+    return torch.cat(cells)
+
+
+def pick_device(name: str) -> torch.device:
+    """'auto' -> cuda when available, else cpu; anything else as torch names it."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,17 +87,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ema", type=float, default=0.0,
                         help="decay of a moving average of the weights, shipped instead of the raw weights (0: none)")
+    parser.add_argument("--data", default="", help="a training-set .npz (python -m generators.diffusion.data); "
+                        "default: simulate/read --clips-per-family train clips per family")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, or auto (cuda when available)")
+    parser.add_argument("--max-minutes", type=float, default=0.0, help="stop and save after this long (0: no limit)")
+    parser.add_argument("--keep-every", type=int, default=0, help="keep a copy of the weights every N steps (0: none)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = pick_device(args.device)
 
     autoencoder, ae_step = load_autoencoder(args.autoencoder)
-    data = load_training_set(args.clips_per_family)
-    latents = encode_clips(autoencoder, data.videos)
+    autoencoder.to(device)
+    data: TrainingSet = read_training_set(args.data) if args.data else load_training_set(args.clips_per_family)
+    latents = encode_clips(autoencoder, data.videos, device=device)
     mean, std = float(latents.mean()), float(latents.std())
     latents = (latents - mean) / std
-    masks = torch.from_numpy(data.object_masks).float()
-    cells = nn.functional.max_pool2d(masks.reshape(-1, 1, *masks.shape[2:]), 4).reshape(*masks.shape[:2], 1, 16, 16)
+    cells = object_cells(data.object_masks, device=device)
+    n_clips, prompts = len(data.videos), data.prompts
+    del data  # the frames are encoded: keep only latents, cells and prompts
     if args.weighting == "context":
         seen = cells[:, :args.n_context].amax(dim=1)
         grown = nn.functional.max_pool2d(seen, 5, stride=1, padding=2)
@@ -82,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         weights_at = cells
 
-    model = build_model()
+    model = build_model().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     out = Path(args.out)
     state = Path(args.state) if args.state else Path("train_state") / out.name
@@ -92,28 +123,37 @@ def main(argv: list[str] | None = None) -> None:
         ema = copy.deepcopy(model).requires_grad_(False)
         if load_ema(state, ema):
             print(f"moving average (decay {args.ema}) resumed from {state}")
-    info = {**{k: v for k, v in vars(args).items() if k not in ("out", "state", "threads")}, "latent_mean": mean,
-            "latent_std": std, "autoencoder_step": ae_step, "training_clips": len(data.videos)}
+    info = {**{k: v for k, v in vars(args).items()
+               if k not in ("out", "state", "threads", "data", "device", "max_minutes", "keep_every")},
+            "latent_mean": mean, "latent_std": std, "autoencoder_step": ae_step, "training_clips": n_clips,
+            "device": device.type}
     rng = np.random.default_rng([args.seed, step])
     out.parent.mkdir(parents=True, exist_ok=True)
     log_path = out.with_suffix(".log.csv")
     new_log = not log_path.exists()
     n_frames = latents.shape[1]
-    context_mask = torch.zeros(args.batch, n_frames)
+    context_mask = torch.zeros(args.batch, n_frames, device=device)
     context_mask[:, :args.n_context] = 1.0
+    noise_generator = torch.Generator(device).manual_seed(args.seed * 1_000_003 + step)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     with open(log_path, "a", newline="") as log_file, tqdm(total=args.steps, initial=step, desc="denoiser") as bar:
         log = csv.writer(log_file)
         if new_log:
             log.writerow(["step", "loss", "object_mse", "seconds"])
         start = time.time()
         while step < args.steps:
+            if args.max_minutes and time.time() - start > 60 * args.max_minutes:
+                print(f"stopping at step {step}: --max-minutes {args.max_minutes} reached")
+                save_training(out, state, model, optimizer, step, info, ema=ema)
+                break
             index = rng.integers(0, len(latents), args.batch)
             clean = latents[index]
-            sigma = torch.sigmoid(torch.from_numpy(rng.normal(0, 1, args.batch)).float())
-            noise = torch.from_numpy(rng.standard_normal(clean.shape)).float()
+            sigma = torch.sigmoid(torch.from_numpy(rng.normal(0, 1, args.batch)).float()).to(device)
+            noise = torch.randn(clean.shape, generator=noise_generator, device=device)
             noisy = (1 - sigma)[:, None, None, None, None] * clean + sigma[:, None, None, None, None] * noise
-            predicted = model["denoiser"](noisy, clean, context_mask, sigma,
-                                          model["prompts"]([data.prompts[i] for i in index]))
+            with autocast:
+                predicted = model["denoiser"](noisy, clean, context_mask, sigma,
+                                              model["prompts"]([prompts[i] for i in index])).float()
             weight = 1.0 + args.object_weight * weights_at[index]
             error = (predicted - clean).pow(2)[:, args.n_context:]
             loss = (weight[:, args.n_context:] * error).mean()
@@ -125,14 +165,17 @@ def main(argv: list[str] | None = None) -> None:
                 update_ema(ema, model, args.ema)
             step += 1
             bar.update()
-            if step % 10 == 0:
+            if step % 10 == 0:  # (loss.detach().item() syncs a GPU: every 10th step only)
                 on_objects = (cells[index][:, args.n_context:] > 0).expand_as(error)
-                log.writerow([step, f"{loss.item():.5f}", f"{float(error[on_objects].mean()):.5f}",
+                log.writerow([step, f"{loss.detach().item():.5f}", f"{float(error.detach()[on_objects].mean()):.5f}",
                               f"{time.time() - start:.0f}"])
                 log_file.flush()
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+                bar.set_postfix(loss=f"{loss.detach().item():.4f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
                 save_training(out, state, model, optimizer, step, info, ema=ema)
+            if args.keep_every and step % args.keep_every == 0:
+                save_checkpoint(out.with_name(f"{out.stem}-step{step}{out.suffix}"),
+                                ema if ema is not None else model, None, step, info)
 
 
 if __name__ == "__main__":
