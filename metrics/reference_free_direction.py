@@ -108,6 +108,11 @@ REST_STEPS = 2
 RESTING_SHAPES = ("sphere",)
 """Only a ball at rest stays at rest untouched: a block, a domino or a chair that has landed can topple from
 rest by itself (an unstable balance; a clean chair clip tipped over after a two-frame pause)."""
+JUMP_PX = 3.0
+JUMP_FACTOR = 4.0
+"""A step longer than JUMP_PX and JUMP_FACTOR times the step before it is a jump (a cut or a splice), not
+motion: rest and motion next to it say nothing about the arrow of time (a clip cut from mid-fall to the ball
+lying on the floor has not shown the ball stop; the onset of a `time_reverse` corruption is such a cut)."""
 CONTACT_GAP_PX = 2.0
 """Another object (not a part of the same body) within this many px of the object's box may push or stop it."""
 
@@ -137,7 +142,7 @@ def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, st
     """(frame, object name, +1 comes to rest / -1 starts from rest) for every untouched transition of a passive
     object between motion and rest after the context: REST_STEPS still steps after (before) a step that is not
     still, with a moving step among the MOTION_WINDOW steps before (after) it; the object seen whole in the
-    steps that count, and no other body within CONTACT_GAP_PX around the transition."""
+    steps that count, none of them a jump, and no other body within CONTACT_GAP_PX around the transition."""
     whole = seen_whole(observation, clip.spec.resolution)
     n_context = clip.spec.n_context
     found = []
@@ -145,7 +150,10 @@ def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, st
         if obj.role not in PASSIVE_ROLES or obj.shape not in RESTING_SHAPES:
             continue
         speed = _speeds(observation, k)
-        steady = whole[:-1, k] & whole[1:, k]
+        previous = np.concatenate([[np.nan], speed[:-1]])
+        with np.errstate(invalid="ignore"):
+            jump = (speed > JUMP_PX) & ~(speed <= JUMP_FACTOR * previous)
+        steady = whole[:-1, k] & whole[1:, k] & ~jump
         with np.errstate(invalid="ignore"):
             du, dv = np.abs(np.diff(observation.u[:, k])), np.abs(np.diff(observation.v[:, k]))
             still = steady & (du < REST_PX) & (dv < REST_PX)

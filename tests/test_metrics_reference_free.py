@@ -8,6 +8,7 @@ import pytest
 from generators.corruptions import CORRUPTIONS, paint_in, paint_out
 from generators.corruptions_direction import reverse_belt
 from metrics import METRICS, REFERENCE_FREE_METRICS, observe
+from metrics.reference_free_direction import JUMP_PX, rest_transitions
 from metrics.reference_free_dynamics import STANDARD_GRAVITY, flight_arcs
 from simulators.families.base import PALETTE
 
@@ -126,3 +127,17 @@ def test_a_still_video_gives_no_evidence_of_motion(core_clips, name):
         assert output.value == 1.0
     elif np.isnan(output.value):
         assert output.reason
+
+
+def test_time_direction_free_takes_a_cut_for_no_stop(core_clips):
+    """Played backwards from the first frame after the context, a falling ball is cut from mid-fall to lying on
+    the floor: that jump is no stop (no forwards cue), and the ball later leaving the floor by itself is a
+    backwards one; so the reversed clip scores 0 (not 0.5, as when the cut counted as a stop)."""
+    clip = core_clips["free_fall"][0]
+    reversed_video = CORRUPTIONS.get("time_reverse").fn(clip, 1.0)
+    observation = observe(reversed_video, clip)
+    cues = rest_transitions(clip, observation)
+    assert cues and all(sign == -1 for _, _, sign in cues), cues
+    assert run("time_direction_free", clip, reversed_video).value == 0.0
+    speed = np.hypot(np.diff(observation.u[:, 0]), np.diff(observation.v[:, 0]))
+    assert np.nanmax(speed) > JUMP_PX, "the corruption's cut is a jump"
