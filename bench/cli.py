@@ -96,7 +96,13 @@ def _train_main(cfg: DictConfig) -> None:
         for key in ("weighting", "ema", "data", "device", "max_minutes", "keep_every"):
             if cfg[key] is not None:
                 argv += [f"--{key.replace('_', '-')}", str(cfg[key])]
-    importlib.import_module(stages[cfg.stage]).main(argv)
+        for family, weight in (cfg.family_weights or {}).items():
+            argv += ["--family-weight", f"{family}={weight}"]
+    try:
+        importlib.import_module(stages[cfg.stage]).main(argv)
+    except (ValueError, FileNotFoundError) as error:  # a wrong option or a missing file: one line, not a trace
+        sys.stderr.write(f"physcheck train: {error}\n")
+        sys.exit(2)
 
 
 COMMANDS = {"run": ("run", _run_main), "export": ("export", _export_main),

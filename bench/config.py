@@ -103,6 +103,8 @@ class TrainConfig:
     """denoiser only: stop and save after this many minutes of training."""
     keep_every: Any = None
     """denoiser only: keep a copy of the weights every N steps (denoiser-step<N>.safetensors)."""
+    family_weights: Any = None
+    """denoiser only: a mapping {family: weight} drawing those families' clips more (or less) often."""
 
 
 def register_configs() -> None:

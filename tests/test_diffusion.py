@@ -247,3 +247,31 @@ def test_training_from_a_data_file_keeps_copies_stops_on_time_and_resumes(tmp_pa
     assert read_info(state)[0] == 3, "a second run resumes from the state and goes on"
     main(common + ["--steps", "100", "--max-minutes", "1e-9"])
     assert read_info(state)[0] == 3, "--max-minutes stops before another step and saves where it is"
+
+
+def test_family_weights_draw_a_family_more_often_and_refuse_an_unknown_one():
+    from generators.diffusion.train_denoiser import clip_draw_probabilities
+
+    ids = ["collision/train/00000", "collision/train/00001", "free_fall/train/00000", "ramp/train/00000"]
+    assert clip_draw_probabilities(ids, []) is None
+    p = clip_draw_probabilities(ids, ["collision=3"])
+    assert np.allclose(p, [3 / 8, 3 / 8, 1 / 8, 1 / 8])
+    with pytest.raises(ValueError, match="FAMILY=W with FAMILY one of collision, free_fall, ramp"):
+        clip_draw_probabilities(ids, ["colision=3"])
+
+
+def test_the_gpu_launcher_needs_neither_pyav_nor_pybullet():
+    """scripts/gpu_launch.py runs the trainer on a machine with torch alone (a lent GPU machine)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys, runpy\n"
+            "for name in ('av', 'pybullet', 'pybullet_data', 'hydra', 'diffusers', 'simulators'):\n"
+            "    sys.modules[name] = None  # importing any of them now fails\n"
+            f"sys.argv = ['gpu_launch.py', '--help']\n"
+            f"runpy.run_path({str(root / 'scripts' / 'gpu_launch.py')!r}, run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert "--family-weight" in result.stdout and "--data" in result.stdout

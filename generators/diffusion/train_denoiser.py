@@ -16,7 +16,8 @@ weight computed from the context alone leaves the optimum at the conditional mea
 --device cuda trains on a GPU (noise drawn there, bf16 autocast); --data reads a training set
 written by `python -m generators.diffusion.data` instead of simulating it, so a machine with torch
 but no simulator can train; --max-minutes stops (and saves) after that much training time; --keep-every
-keeps a copy of the shipped weights every N steps (denoiser-step<N>.safetensors beside --out).
+keeps a copy of the shipped weights every N steps (denoiser-step<N>.safetensors beside --out);
+--family-weight collision=3 draws a family's clips more often (the default draws every clip alike).
 """
 from __future__ import annotations
 
@@ -63,6 +64,22 @@ def object_cells(object_masks: np.ndarray, chunk: int = 64, device: torch.device
     return torch.cat(cells)
 
 
+def clip_draw_probabilities(clip_ids: list[str], family_weights: list[str]) -> np.ndarray | None:
+    """(N,) probability of drawing each clip when families are weighted ("collision=3": three times as often as
+    a family left at 1); None (uniform draws) when no weight is given. Clip ids start with the family."""
+    if not family_weights:
+        return None
+    weights: dict[str, float] = {}
+    families = {clip_id.split("/")[0] for clip_id in clip_ids}
+    for item in family_weights:
+        family, _, value = item.partition("=")
+        if family not in families or not value:
+            raise ValueError(f"--family-weight {item!r}: expected FAMILY=W with FAMILY one of {', '.join(sorted(families))}")
+        weights[family] = float(value)
+    per_clip = np.array([weights.get(clip_id.split("/")[0], 1.0) for clip_id in clip_ids])
+    return per_clip / per_clip.sum()
+
+
 def pick_device(name: str) -> torch.device:
     """'auto' -> cuda when available, else cpu; anything else as torch names it."""
     if name == "auto":
@@ -92,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, or auto (cuda when available)")
     parser.add_argument("--max-minutes", type=float, default=0.0, help="stop and save after this long (0: no limit)")
     parser.add_argument("--keep-every", type=int, default=0, help="keep a copy of the weights every N steps (0: none)")
+    parser.add_argument("--family-weight", action="append", default=[], metavar="FAMILY=W",
+                        help="draw this family's clips W times as often (repeatable; default 1 for every family)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -105,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     latents = (latents - mean) / std
     cells = object_cells(data.object_masks, device=device)
     n_clips, prompts = len(data.videos), data.prompts
+    draw_p = clip_draw_probabilities(data.clip_ids, args.family_weight)
     del data  # the frames are encoded: keep only latents, cells and prompts
     if args.weighting == "context":
         seen = cells[:, :args.n_context].amax(dim=1)
@@ -146,7 +166,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"stopping at step {step}: --max-minutes {args.max_minutes} reached")
                 save_training(out, state, model, optimizer, step, info, ema=ema)
                 break
-            index = rng.integers(0, len(latents), args.batch)
+            index = (rng.integers(0, len(latents), args.batch) if draw_p is None
+                     else rng.choice(len(latents), args.batch, p=draw_p))
             clean = latents[index]
             sigma = torch.sigmoid(torch.from_numpy(rng.normal(0, 1, args.batch)).float()).to(device)
             noise = torch.randn(clean.shape, generator=noise_generator, device=device)

@@ -1,0 +1,23 @@
+#!/bin/bash
+# Continue training the bundled denoiser on a GPU machine that has torch but not this project's other
+# dependencies (checkpoints/MODEL_CARD.md, "Training data and objective"). Prepare on the CPU machine:
+#   python -m generators.diffusion.data --clips-per-family 320 --out train-320.npz
+#   python -c "import numpy as np; d = np.load('train-320.npz'); np.savez('train-320-raw.npz', **d)" && xz -T0 -6 train-320-raw.npz
+# (6.6 KB a clip with xz, against 12 KB with the .npz's own zip compression), and bring train_state/denoiser.safetensors.
+# Usage: DATA=train-320-raw.npz.xz STATE=train_state/denoiser.safetensors OUT=results MINUTES=7 bash scripts/gpu_train.sh
+# Optional: LR (3e-4), BATCH (64), EXTRA (more trainer options, e.g. "--family-weight collision=3").
+set -u
+export PYTHONUNBUFFERED=1
+work=${WORK:-/tmp/physcheck-gpu}; out=${OUT:-results}; mkdir -p "$work" "$out"
+case "$DATA" in
+  *.xz) xz -T0 -dc "$DATA" > "$work/train.npz" || exit 1 ;;
+  *) cp "$DATA" "$work/train.npz" ;;
+esac
+cp checkpoints/denoiser.safetensors "$work/denoiser.safetensors"
+[ -n "${STATE:-}" ] && cp "$STATE" "$work/state.safetensors"
+python3 scripts/gpu_launch.py --data "$work/train.npz" --device cuda --out "$work/denoiser.safetensors" \
+  --state "$work/state.safetensors" --steps 1000000 --batch "${BATCH:-64}" --lr "${LR:-3e-4}" --ema 0.999 \
+  --weighting context --checkpoint-every 500 --max-minutes "${MINUTES:-7}" ${EXTRA:-} 2>&1 | tr '\r' '\n' > "$out/train.log"
+cp "$work/denoiser.safetensors" "$work/denoiser.log.csv" "$out/"
+split -b 15M "$work/state.safetensors" "$out/state.part-"  # cat state.part-* > train_state/denoiser.safetensors
+grep -v "it/s]$" "$out/train.log" | tail -n 5; ls -la "$out"
