@@ -10,6 +10,7 @@ from generators.corruptions_direction import reverse_belt
 from metrics import METRICS, REFERENCE_FREE_METRICS, observe
 from metrics.reference_free_direction import JUMP_PX, rest_transitions
 from metrics.reference_free_dynamics import STANDARD_GRAVITY, flight_arcs
+from metrics.reference_free_permanence import HIDDEN_FOR_GOOD_FRAMES
 from simulators.families.base import PALETTE
 
 
@@ -79,6 +80,20 @@ def test_permanence_free_lets_objects_pass_behind_an_occluder(core_clips):
         output = run("permanence_free", clip, clip.video)
         assert hidden or clip.spec.family == "crowd"
         assert output.value == 1.0 and not output.events, (clip.clip_id, output.events)
+
+
+def test_permanence_free_catches_a_ball_that_goes_behind_the_wall_and_never_comes_out(core_clips):
+    """Painted out while hidden behind the occluder, the rolling ball is excused when it goes out of sight; that
+    it never comes out again (HIDDEN_FOR_GOOD_FRAMES to the end) is the vanishing."""
+    for clip in core_clips["occlusion"]:
+        hidden = np.flatnonzero(clip.track_matrix("visible_px")[:, 0] == 0)
+        onset = int(hidden[len(hidden) // 2])  # the middle of the hiding: nothing of the ball is seen there
+        video = paint_out(clip.video, clip.seg, clip.tracked_objects[0].id, onset)
+        assert video.shape[0] - hidden[0] >= HIDDEN_FOR_GOOD_FRAMES
+        output = run("permanence_free", clip, video)
+        vanished = [event for event in output.events if event.tag == "object_vanished"]
+        assert vanished and "never comes out" in vanished[0].message, (clip.clip_id, output.events)
+        assert output.value < 0.7
 
 
 def test_rigidity_free_catches_a_squashed_ball(core_clips):
