@@ -1,10 +1,9 @@
 #!/bin/bash
 # Continue training the bundled denoiser on a GPU machine that has torch but not this project's other
 # dependencies (checkpoints/MODEL_CARD.md, "Training data and objective"). Prepare on the CPU machine:
-#   python -m generators.diffusion.data --clips-per-family 320 --out train-320.npz
-#   python -c "import numpy as np; d = np.load('train-320.npz'); np.savez('train-320-raw.npz', **d)" && xz -T0 -6 train-320-raw.npz
+#   python -m generators.diffusion.data --clips-per-family 320 --no-compress --out train-320.npz && xz -T0 -6 train-320.npz
 # (6.6 KB a clip with xz, against 12 KB with the .npz's own zip compression), and bring train_state/denoiser.safetensors.
-# Usage: DATA=train-320-raw.npz.xz STATE=train_state/denoiser.safetensors OUT=results MINUTES=7 bash scripts/gpu_train.sh
+# Usage: DATA=train-320.npz.xz STATE=train_state/denoiser.safetensors OUT=results MINUTES=7 bash scripts/gpu_train.sh
 # Optional: LR (3e-4), BATCH (64), EXTRA (more trainer options, e.g. "--family-weight collision=3").
 set -u
 export PYTHONUNBUFFERED=1

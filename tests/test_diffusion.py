@@ -218,6 +218,9 @@ def test_a_training_set_file_round_trips_without_pickle(tmp_path):
     with np.load(path, allow_pickle=False) as data:  # nothing in it needs unpickling
         assert {key: data[key].dtype.kind for key in data.files} == {
             "videos": "u", "object_masks": "u", "prompts": "U", "clip_ids": "U"}
+    plain = save_training_set(training_set, tmp_path / "plain.npz", compress=False)
+    assert np.array_equal(read_training_set(plain).videos, training_set.videos)
+    assert plain.stat().st_size > path.stat().st_size, "uncompressed, for an outer compressor"
     with pytest.raises(FileNotFoundError, match="python -m generators.diffusion.data"):
         read_training_set(tmp_path / "missing.npz")
 

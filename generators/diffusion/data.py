@@ -4,11 +4,14 @@ Clips are simulated once into the ground-truth cache ($PHYSCHECK_CACHE) and held
 videos (N, T, H, W, 3) and object masks (N, T, H, W) marking tracked objects' pixels (for the
 loss weighting that keeps small objects from being ignored).
 
-A training set can also be written to one compressed .npz file and trained from on a machine that
-has torch but no simulator (a lent GPU machine):
+A training set can also be written to one .npz file and trained from on a machine that has torch
+but no simulator (a lent GPU machine):
 
-    python -m generators.diffusion.data --clips-per-family 192 --out train_data/train-192.npz
-    python -m generators.diffusion.train_denoiser --data train_data/train-192.npz --device cuda ...
+    python -m generators.diffusion.data --clips-per-family 320 --out train_data/train-320.npz
+    python -m generators.diffusion.train_denoiser --data train_data/train-320.npz --device cuda ...
+
+`--no-compress` writes the arrays as they are, for an outer compressor (xz packs the 4,160 clips of
+320 per family into 27 MB, 6.6 KB a clip, against 12 KB with the .npz's own zip compression).
 
 The file holds no pickled objects: prompts and clip ids are stored as numpy unicode arrays.
 """
@@ -63,12 +66,13 @@ def load_training_set(clips_per_family: int, families: list[str] | None = None, 
     return TrainingSet(videos, masks, prompts, clip_ids)
 
 
-def save_training_set(training_set: TrainingSet, path: str | Path) -> Path:
-    """Write `training_set` to one compressed .npz (atomically); read it back with read_training_set."""
+def save_training_set(training_set: TrainingSet, path: str | Path, compress: bool = True) -> Path:
+    """Write `training_set` to one .npz, zip-compressed unless `compress` is False (atomically); read it back with
+    read_training_set."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(staging, videos=training_set.videos, object_masks=training_set.object_masks,
+    (np.savez_compressed if compress else np.savez)(staging, videos=training_set.videos, object_masks=training_set.object_masks,
                         prompts=np.array(training_set.prompts, dtype=str),
                         clip_ids=np.array(training_set.clip_ids, dtype=str))
     staging.replace(path)
@@ -90,9 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the train-split training set to one .npz file.")
     parser.add_argument("--clips-per-family", type=int, default=48)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--no-compress", action="store_true", help="store the arrays as they are (for xz)")
     args = parser.parse_args(argv)
     training_set = load_training_set(args.clips_per_family)
-    path = save_training_set(training_set, args.out)
+    path = save_training_set(training_set, args.out, compress=not args.no_compress)
     print(f"{path}: {len(training_set.videos)} clips, {path.stat().st_size / 2**20:.1f} MiB")
 
 
