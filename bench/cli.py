@@ -93,7 +93,8 @@ def _train_main(cfg: DictConfig) -> None:
             argv += [f"--{key}", str(cfg[key])]
     if cfg.stage == "denoiser":
         argv += ["--autoencoder", cfg.autoencoder]
-        for key in ("weighting", "ema", "data", "device", "max_minutes", "keep_every"):
+        for key in ("weighting", "ema", "data", "device", "max_minutes", "keep_every", "lr_final", "warmup",
+                    "schedule_start"):
             if cfg[key] is not None:
                 argv += [f"--{key.replace('_', '-')}", str(cfg[key])]
         for family, weight in (cfg.family_weights or {}).items():

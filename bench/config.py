@@ -105,6 +105,12 @@ class TrainConfig:
     """denoiser only: keep a copy of the weights every N steps (denoiser-step<N>.safetensors)."""
     family_weights: Any = None
     """denoiser only: a mapping {family: weight} drawing those families' clips more (or less) often."""
+    lr_final: Any = None
+    """denoiser only: decay the learning rate linearly to this at `steps` (None: constant `lr`)."""
+    warmup: Any = None
+    """denoiser only: linear warmup steps, counted from `schedule_start`."""
+    schedule_start: Any = None
+    """denoiser only: the step the warmup and the decay count from (e.g. the step a run resumes at)."""
 
 
 def register_configs() -> None:

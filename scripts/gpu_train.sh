@@ -4,7 +4,9 @@
 #   python -m generators.diffusion.data --clips-per-family 320 --no-compress --out train-320.npz && xz -T0 -6 train-320.npz
 # (6.6 KB a clip with xz, against 12 KB with the .npz's own zip compression), and bring train_state/denoiser.safetensors.
 # Usage: DATA=train-320.npz.xz STATE=train_state/denoiser.safetensors OUT=results MINUTES=7 bash scripts/gpu_train.sh
-# Optional: LR (3e-4), BATCH (64), EXTRA (more trainer options, e.g. "--family-weight collision=3").
+# Optional: LR (3e-4), BATCH (64), STEPS (the last step: where --lr-final is reached; default 1000000, i.e. stop on
+# MINUTES), KEEP (keep a copy of the weights every KEEP steps, brought back beside the final ones), EXTRA (more
+# trainer options, e.g. "--family-weight collision=3 --warmup 300 --lr-final 2e-5 --schedule-start 21666").
 set -u
 export PYTHONUNBUFFERED=1
 work=${WORK:-/tmp/physcheck-gpu}; out=${OUT:-results}; mkdir -p "$work" "$out"
@@ -15,8 +17,8 @@ esac
 cp checkpoints/denoiser.safetensors "$work/denoiser.safetensors"
 [ -n "${STATE:-}" ] && cp "$STATE" "$work/state.safetensors"
 python3 scripts/gpu_launch.py --data "$work/train.npz" --device cuda --out "$work/denoiser.safetensors" \
-  --state "$work/state.safetensors" --steps 1000000 --batch "${BATCH:-64}" --lr "${LR:-3e-4}" --ema 0.999 \
-  --weighting context --checkpoint-every 500 --max-minutes "${MINUTES:-7}" ${EXTRA:-} 2>&1 | tr '\r' '\n' > "$out/train.log"
-cp "$work/denoiser.safetensors" "$work/denoiser.log.csv" "$out/"
+  --state "$work/state.safetensors" --steps "${STEPS:-1000000}" --batch "${BATCH:-64}" --lr "${LR:-3e-4}" --ema 0.999 \
+  --weighting context --checkpoint-every 500 --max-minutes "${MINUTES:-7}" --keep-every "${KEEP:-0}" ${EXTRA:-} 2>&1 | tr '\r' '\n' > "$out/train.log"
+cp "$work"/denoiser*.safetensors "$work/denoiser.log.csv" "$out/"
 split -b 15M "$work/state.safetensors" "$out/state.part-"  # cat state.part-* > train_state/denoiser.safetensors
 grep -v "it/s]$" "$out/train.log" | tail -n 5; ls -la "$out"

@@ -263,6 +263,19 @@ def test_family_weights_draw_a_family_more_often_and_refuse_an_unknown_one():
         clip_draw_probabilities(ids, ["colision=3"])
 
 
+def test_learning_rate_warms_up_then_decays_linearly_and_defaults_to_constant():
+    from generators.diffusion.train_denoiser import learning_rate
+
+    assert learning_rate(5000, 3e-4) == 3e-4
+    schedule = dict(lr=3e-4, lr_final=1e-5, warmup=100, schedule_start=1000, total_steps=2100)
+    assert learning_rate(1000, **schedule) == pytest.approx(3e-6)  # first step after the start: 1/100 of lr
+    assert learning_rate(1099, **schedule) == pytest.approx(3e-4)
+    assert learning_rate(1100, **schedule) == pytest.approx(3e-4)
+    assert learning_rate(1600, **schedule) == pytest.approx((3e-4 + 1e-5) / 2)
+    assert learning_rate(2100, **schedule) == pytest.approx(1e-5)
+    assert learning_rate(9999, **schedule) == pytest.approx(1e-5), "past --steps it stays at lr_final"
+
+
 def test_the_gpu_launcher_needs_neither_pyav_nor_pybullet():
     """scripts/gpu_launch.py runs the trainer on a machine with torch alone (a lent GPU machine)."""
     import subprocess

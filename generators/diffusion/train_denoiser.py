@@ -17,7 +17,10 @@ weight computed from the context alone leaves the optimum at the conditional mea
 written by `python -m generators.diffusion.data` instead of simulating it, so a machine with torch
 but no simulator can train; --max-minutes stops (and saves) after that much training time; --keep-every
 keeps a copy of the shipped weights every N steps (denoiser-step<N>.safetensors beside --out);
---family-weight collision=3 draws a family's clips more often (the default draws every clip alike).
+--family-weight collision=3 draws a family's clips more often (the default draws every clip alike);
+--warmup W --lr-final F --schedule-start S: the learning rate rises linearly from 0 over W steps after step S,
+then falls linearly to F at --steps (a function of the step alone, so a resumed run follows the same schedule;
+the defaults keep --lr constant).
 """
 from __future__ import annotations
 
@@ -80,6 +83,19 @@ def clip_draw_probabilities(clip_ids: list[str], family_weights: list[str]) -> n
     return per_clip / per_clip.sum()
 
 
+def learning_rate(step: int, lr: float, lr_final: float | None = None, warmup: int = 0,
+                  schedule_start: int = 0, total_steps: int = 0) -> float:
+    """Learning rate for optimizer step `step` (0-based, the step about to be taken): linear warmup from 0 to `lr`
+    over `warmup` steps from `schedule_start`, then linear from `lr` to `lr_final` at `total_steps`."""
+    since = step - schedule_start
+    if warmup and since < warmup:
+        return lr * (max(since, 0) + 1) / warmup
+    if lr_final is None or total_steps <= schedule_start + warmup:
+        return lr
+    fraction = min(1.0, (since - warmup) / (total_steps - schedule_start - warmup))
+    return lr + (lr_final - lr) * fraction
+
+
 def pick_device(name: str) -> torch.device:
     """'auto' -> cuda when available, else cpu; anything else as torch names it."""
     if name == "auto":
@@ -111,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep-every", type=int, default=0, help="keep a copy of the weights every N steps (0: none)")
     parser.add_argument("--family-weight", action="append", default=[], metavar="FAMILY=W",
                         help="draw this family's clips W times as often (repeatable; default 1 for every family)")
+    parser.add_argument("--lr-final", type=float, default=None, help="decay the learning rate linearly to this at --steps")
+    parser.add_argument("--warmup", type=int, default=0, help="linear warmup steps from --schedule-start")
+    parser.add_argument("--schedule-start", type=int, default=0, help="the step the warmup and decay count from")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -171,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
             clean = latents[index]
             sigma = torch.sigmoid(torch.from_numpy(rng.normal(0, 1, args.batch)).float()).to(device)
             noise = torch.randn(clean.shape, generator=noise_generator, device=device)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, args.lr, args.lr_final, args.warmup, args.schedule_start, args.steps)
             noisy = (1 - sigma)[:, None, None, None, None] * clean + sigma[:, None, None, None, None] * noise
             with autocast:
                 predicted = model["denoiser"](noisy, clean, context_mask, sigma,
