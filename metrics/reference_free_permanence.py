@@ -133,7 +133,8 @@ def _explained(observation: Observation, whole: np.ndarray, background: np.ndarr
     return _covered(observation, background, t, k, other_t)
 
 
-def unexplained_losses(clip: Clip, observation: Observation) -> tuple[np.ndarray, np.ndarray]:
+def unexplained_losses(clip: Clip, observation: Observation,
+                       background: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(T, K) bool: the object is gone after a vanishing no edge or occluder explains (from the first missing
     frame until it is seen again); (T, K) bool: the object is first seen at t > 0, whole, in the open and away
     from the edge. A return after an explained disappearance is a re-emergence from hiding (a fast limb swings
@@ -142,7 +143,8 @@ def unexplained_losses(clip: Clip, observation: Observation) -> tuple[np.ndarray
     detected = observation.detected
     n_frames, n_objects = detected.shape
     whole = seen_whole(observation, clip.spec.resolution)
-    background = still_background(observation)
+    if background is None:
+        background = still_background(observation)
     lost = np.zeros(detected.shape, bool)
     appeared = np.zeros(detected.shape, bool)
     for k in range(n_objects):
@@ -184,6 +186,46 @@ def never_reemerged(clip: Clip, observation: Observation) -> np.ndarray:
     return hidden
 
 
+def _resting(observation: Observation, last: int, k: int) -> bool:
+    """Object k was at rest when last seen at frame `last`: the median of its last 4 observed steps (within 10
+    frames) is under HIDDEN_MOVING_PX (px per frame); False with fewer than 2 steps to judge by."""
+    window = slice(max(last - 10, 0), last + 1)
+    steps = np.hypot(np.diff(observation.u[window, k]), np.diff(observation.v[window, k]))
+    steps = steps[np.isfinite(steps)][-4:]
+    return steps.size >= 2 and bool(np.median(steps) < HIDDEN_MOVING_PX)
+
+
+def hidden_in_the_open(clip: Clip, observation: Observation, background: np.ndarray | None = None) -> np.ndarray:
+    """(T, K) bool: an object at rest when last seen is still unseen while nothing covers the place it was last
+    seen (no other object's box covers OCCLUDER_COVER of its last box, and that box shows the still background),
+    for at least MIN_LOST_FRAMES frames in a row: True from the first such frame until it is seen again. An
+    occluder may explain going out of sight; a resting object cannot stay hidden where nothing is in front of it
+    (its occluder has moved on, or there never was one)."""
+    if background is None:
+        background = still_background(observation)
+    detected = observation.detected
+    out = np.zeros(detected.shape, bool)
+    for k in range(detected.shape[1]):
+        seen = np.flatnonzero(detected[:, k])
+        if seen.size == 0:
+            continue
+        for start, end in runs(~detected[:, k]):
+            last = start - 1
+            if start <= seen[0] or end - start < MIN_LOST_FRAMES or not _resting(observation, last, k) \
+                    or _crossing_edge(observation, last, k, start, clip.spec.resolution):
+                continue
+            open_frames = np.array([
+                not any(box_cover(observation.bbox[last, k], observation.bbox[t, j]) >= OCCLUDER_COVER
+                        for j in np.flatnonzero(detected[t]) if j != k)
+                and not _covered(observation, background, last, k, t)
+                for t in range(start, end)])
+            for first, stop in runs(open_frames):
+                if stop - first >= MIN_LOST_FRAMES:
+                    out[start + first:end, k] = True
+                    break
+    return out
+
+
 def unexplained_blobs(clip: Clip, observation: Observation) -> np.ndarray:
     """(T,) bool: a saturated blob of no prompted colour shows in frame t that was not there in the opening
     frames (before the context ends) and did not come in over the image edge (a blob continues one of the
@@ -215,9 +257,12 @@ def unexplained_blobs(clip: Clip, observation: Observation) -> np.ndarray:
 def permanence_free(clip: Clip, observation: Observation) -> MetricOutput:
     """Objects leave and enter only across the edge or behind an observed occluder; nothing else appears."""
     scored = evaluated_frames(clip)
-    lost, appeared = unexplained_losses(clip, observation)
+    background = still_background(observation)
+    lost, appeared = unexplained_losses(clip, observation, background)
     hidden = never_reemerged(clip, observation) & ~lost
     lost |= hidden
+    in_the_open = hidden_in_the_open(clip, observation, background) & ~lost
+    lost |= in_the_open
     blob_frames = unexplained_blobs(clip, observation)
     lost &= scored[:, None]
     appeared &= scored[:, None]
@@ -239,6 +284,8 @@ def permanence_free(clip: Clip, observation: Observation) -> MetricOutput:
         for start, end in runs(lost[:, k]):
             detail = (f"{name} goes out of sight at frame {start} while moving, away from the edge, and never comes "
                       f"out again ({end - start} frames to the end)" if hidden[start, k] else
+                      f"{name}, at rest when last seen, is still gone at frame {start} though nothing covers the place "
+                      f"where it was (gone for {end - start} frames)" if in_the_open[start, k] else
                       f"{name} vanishes at frame {start} in the open, away from the edge and from any other object "
                       f"(last seen whole at frame {start - 1}; gone for {end - start} frames)")
             events.append(FailureEvent(clip.clip_id, "object_vanished", start, name, (end - start) / n_scored, detail))

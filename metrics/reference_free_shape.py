@@ -9,7 +9,13 @@ From the observed video alone (no ground-truth masks):
 (b) Part angles. For a body of several tracked rigid parts (the chair), the angle between each elongated
     part's principal axis and the body's base part's, against its median over the opening frames: a leg
     that swings away from the seat turns relative to it; a chair that tumbles turns all its parts together.
-Perspective (parts turning out of the image plane) changes both legitimately and slowly; the tolerances
+(c) Parts at rest. While a body of several rigid parts is at rest (the median step of its parts seen in two
+    frames in a row is under REST_PX), none of its parts may move: each part's drift from where it was when
+    the rest began, the largest displacement of its centroid or (for an elongated part) of either end of its
+    principal axis, in px. A tumbling chair turns out of the image plane and changes what (a) and (b) see
+    legitimately; a chair lying still changes nothing, so a leg or the back that swings while the rest of the
+    chair lies still is caught however the chair is seen.
+Perspective (parts turning out of the image plane) changes (a) and (b) legitimately and slowly; the tolerances
 below are measured on the train split's clean and H.264 clips.
 """
 from __future__ import annotations
@@ -19,9 +25,9 @@ import numpy as np
 from simulators import Clip
 
 from .base import MetricOutput, register_metric
-from .common import evaluated_frames
+from .common import evaluated_frames, runs
 from .observation import Observation
-from .reference_free_common import seen_whole, touching_another
+from .reference_free_common import REST_PX, seen_whole, touching_another
 from .rigidity import (
     MIN_WIDTH_PX,
     _tag_runs,
@@ -44,6 +50,16 @@ ANGLE_CAP_DEG = 30.0
 """A part-angle change of its tolerance + this costs the whole frame."""
 ANGLE_TAG_DEG = 35.0
 """rigidity_broken fires when a part's angle change stays above this for TAG_FRAMES seen frames in a row."""
+DRIFT_TOLERANCE_PX = 1.5
+"""A part's drift from its place at the start of its body's rest below this (px) costs nothing: clean and H.264
+train clips drift up to 2.1 px (a part's outline under lossy coding), bent ones 3.3-14 px (20 chair train seeds,
+the bend at moderate severity)."""
+DRIFT_CAP_PX = 3.0
+"""A drift of its tolerance + this costs the whole frame."""
+DRIFT_TAG_PX = 2.75
+"""rigidity_broken fires when a part's drift stays above this for TAG_FRAMES frames of its body's rest in a row."""
+MIN_RESTING_PARTS = 3
+"""A body is judged at rest only when at least this many of its parts are seen in both frames."""
 MIN_ELONGATION = 0.35
 """A part's principal axis counts only when its outline is this elongated (log axis ratio, nats)."""
 ASPECT_SHAPES = ("sphere",)
@@ -112,11 +128,7 @@ def angle_errors(clip: Clip, observation: Observation, whole: np.ndarray) -> tup
     error = np.full(whole.shape, np.nan)
     counted = np.zeros(whole.shape, bool)
     after = evaluated_frames(clip)
-    bodies: dict[str, list[int]] = {}
-    for k, obj in enumerate(clip.tracked_objects):
-        if obj.body and obj.rigid and obj.role in RIGID_BODY_ROLES:
-            bodies.setdefault(obj.body, []).append(k)
-    for members in bodies.values():
+    for members in _rigid_bodies(clip).values():
         if len(members) < 2:
             continue
         base = next((k for k in members if clip.tracked_objects[k].link == -1), members[0])
@@ -138,6 +150,72 @@ def angle_errors(clip: Clip, observation: Observation, whole: np.ndarray) -> tup
     return error, counted
 
 
+def _axis_ends(observation: Observation, t: int, k: int) -> np.ndarray:
+    """(2, 2) the two ends (u, v) of object k's principal axis at frame t: centroid -+ sqrt(3 lambda_max) along
+    the major axis (the half-length of a uniform bar whose variance along it is lambda_max)."""
+    mu20, mu11, mu02 = observation.covariance[t, k]
+    values, vectors = np.linalg.eigh(np.array([[mu20, mu11], [mu11, mu02]]))
+    half = np.sqrt(3.0 * max(values[-1], 0.0)) * vectors[:, -1]
+    centre = np.array([observation.u[t, k], observation.v[t, k]])
+    return np.stack([centre - half, centre + half])
+
+
+def part_drift(observation: Observation, anchor: int, t: int, k: int, elongated: np.ndarray) -> float:
+    """How far (px) part k moved from frame `anchor` to frame t: its centroid's displacement, or, when it is
+    elongated in both frames, the larger displacement of its axis ends if that is more (ends paired the way that
+    moves them least: an axis has no direction)."""
+    drift = float(np.hypot(observation.u[t, k] - observation.u[anchor, k], observation.v[t, k] - observation.v[anchor, k]))
+    if elongated[anchor, k] and elongated[t, k]:
+        before, after = _axis_ends(observation, anchor, k), _axis_ends(observation, t, k)
+        ends = min(np.linalg.norm(after - before, axis=1).max(), np.linalg.norm(after[::-1] - before, axis=1).max())
+        drift = max(drift, float(ends))
+    return drift
+
+
+def rest_drift_errors(clip: Clip, observation: Observation) -> tuple[np.ndarray, np.ndarray]:
+    """(T, K) running median of each rigid-body part's drift (px, part_drift) from the frame its body's rest began,
+    over the frames of that rest after the context (NaN elsewhere), and (T, K) bool frames that count. A body is
+    at rest from frame t - 1 to t when the median step of its parts seen in both is under REST_PX (at least
+    MIN_RESTING_PARTS of them); a rest is a run of such steps, and begins at the frame before its first step."""
+    n_frames = observation.n_frames
+    error = np.full(observation.detected.shape, np.nan)
+    counted = np.zeros(observation.detected.shape, bool)
+    after = evaluated_frames(clip)
+    elongated = aspect(observation.covariance) >= MIN_ELONGATION
+    for members in _rigid_bodies(clip).values():
+        if len(members) < 2:
+            continue
+        detected = observation.detected[:, members]
+        steps = np.hypot(np.diff(observation.u[:, members], axis=0), np.diff(observation.v[:, members], axis=0))
+        at_rest = np.zeros(n_frames - 1, bool)  # step t -> t + 1
+        for t in range(n_frames - 1):
+            both = detected[t] & detected[t + 1]
+            at_rest[t] = both.sum() >= MIN_RESTING_PARTS and np.median(steps[t][both]) < REST_PX
+        drift = np.full((n_frames, len(members)), np.nan)
+        for first, end in runs(at_rest):
+            anchor = first  # the rest runs from frame `first` to frame `end`
+            for i, k in enumerate(members):
+                if not observation.detected[anchor, k]:
+                    continue
+                for t in range(first + 1, end + 1):
+                    if observation.detected[t, k] and after[t]:
+                        drift[t, i] = part_drift(observation, anchor, t, k, elongated)
+        for i, k in enumerate(members):
+            seen = np.isfinite(drift[:, i])
+            error[:, k] = running_median(drift[:, i], seen)
+            counted[:, k] = seen
+    return error, counted
+
+
+def _rigid_bodies(clip: Clip) -> dict[str, list[int]]:
+    """{body name: indices of its tracked parts} for bodies whose parts never move against each other."""
+    bodies: dict[str, list[int]] = {}
+    for k, obj in enumerate(clip.tracked_objects):
+        if obj.body and obj.rigid and obj.role in RIGID_BODY_ROLES:
+            bodies.setdefault(obj.body, []).append(k)
+    return bodies
+
+
 @register_metric("rigidity_free", principle="rigidity", unit="worst object's mean aspect or part-angle loss",
                  needs_alignment=False, tags=("shape_changed", "rigidity_broken"))
 def rigidity_free(clip: Clip, observation: Observation) -> MetricOutput:
@@ -145,10 +223,12 @@ def rigidity_free(clip: Clip, observation: Observation) -> MetricOutput:
     whole = seen_whole(observation, clip.spec.resolution)
     shape_error, shape_counted = aspect_errors(clip, observation, whole & ~touching_another(observation))
     turn_error, turn_counted = angle_errors(clip, observation, whole)
-    if not shape_counted.any() and not turn_counted.any():
+    drift_error, drift_counted = rest_drift_errors(clip, observation)
+    if not shape_counted.any() and not turn_counted.any() and not drift_counted.any():
         return MetricOutput(np.nan, np.nan, reason="no rigid object is seen whole in the context and after it")
     losses = np.concatenate([frame_losses(shape_error, shape_counted, ASPECT_TOLERANCE, ASPECT_CAP),
-                             frame_losses(turn_error, turn_counted, ANGLE_TOLERANCE_DEG, ANGLE_CAP_DEG)])
+                             frame_losses(turn_error, turn_counted, ANGLE_TOLERANCE_DEG, ANGLE_CAP_DEG),
+                             frame_losses(drift_error, drift_counted, DRIFT_TOLERANCE_PX, DRIFT_CAP_PX)])
     worst = float(np.nanmax(losses))
     names = observation.object_names
     everyone = np.ones(len(names), bool)
@@ -158,5 +238,10 @@ def rigidity_free(clip: Clip, observation: Observation) -> MetricOutput:
     events += _tag_runs(clip, turn_error, turn_counted, ANGLE_TAG_DEG, everyone, names, "rigidity_broken",
                         lambda name, frame, value: (f"{name} turns relative to the rest of its rigid body from frame "
                                                     f"{frame}: by up to {value:.0f} degrees against the context"))
+    drifts = _tag_runs(clip, drift_error, drift_counted, DRIFT_TAG_PX, everyone, names, "rigidity_broken",
+                       lambda name, frame, value: (f"{name} moves by up to {value:.1f} px from frame {frame} while the rest "
+                                                   f"of its rigid body lies still"))
+    turned = {event.object for event in events if event.tag == "rigidity_broken"}
+    events += [event for event in drifts if event.object not in turned]
     return MetricOutput(float(np.clip(1.0 - worst, 0.0, 1.0)), worst,
                         sorted(events, key=lambda event: (event.frame, event.tag, event.object)))

@@ -96,6 +96,42 @@ def test_permanence_free_catches_a_ball_that_goes_behind_the_wall_and_never_come
         assert output.value < 0.7
 
 
+def test_permanence_free_catches_a_resting_ball_gone_where_nothing_covers_it(monkeypatch):
+    """The ramp's ball, at rest beside the box in the context, painted out from the first frame after it: the box's
+    outline overlaps the ball's, so the going is excused (the box might hide it), but nothing covers the place the
+    ball lay in the frames after, and a ball at rest cannot stay hidden there."""
+    import metrics.reference_free_permanence as permanence
+    from simulators import make_spec, simulate
+
+    clip = simulate(make_spec("ramp", "train", 0, n_frames=32, fps=8.0, resolution=(64, 64), n_context=4))
+    video = CORRUPTIONS.get("vanish").fn(clip, 1.0)
+    assert run("permanence_free", clip, clip.video).value == 1.0
+    caught = run("permanence_free", clip, video)
+    assert caught.value < 0.6 and any("nothing covers the place" in event.message for event in caught.events), caught
+    monkeypatch.setattr(permanence, "hidden_in_the_open", lambda clip, observation, background=None:
+                        np.zeros(observation.detected.shape, bool))
+    assert run("permanence_free", clip, video).value == 1.0, "without the rule the box excuses the vanishing"
+
+
+def test_rigidity_free_catches_a_chair_part_swinging_while_the_chair_lies_still(core_clips, monkeypatch):
+    """bend at moderate severity swings a part of the chair from frame 18, when the chair has fallen and lies
+    still; the parts' drift from where they were when the rest began catches it whatever the view."""
+    import metrics.reference_free_shape as shape
+
+    bent = {}
+    for clip in core_clips["chair"]:
+        clean = run("rigidity_free", clip, clip.video)
+        assert clean.value == 1.0 and not clean.events, (clip.clip_id, clean)
+        bent[clip.clip_id] = CORRUPTIONS.get("bend").fn(clip, 0.5)
+        output = run("rigidity_free", clip, bent[clip.clip_id])
+        broken = [event for event in output.events if event.tag == "rigidity_broken"]
+        assert output.value < 0.8 and broken and broken[0].frame >= 18, (clip.clip_id, output)
+    monkeypatch.setattr(shape, "rest_drift_errors", lambda clip, observation: (
+        np.full(observation.detected.shape, np.nan), np.zeros(observation.detected.shape, bool)))
+    missed = [run("rigidity_free", clip, bent[clip.clip_id]).value for clip in core_clips["chair"]]
+    assert max(missed) > 0.9, f"without the rest drift the bend goes unseen: {missed}"
+
+
 def test_rigidity_free_catches_a_squashed_ball(core_clips):
     for family in ("collision", "occlusion"):
         clip = core_clips[family][0]
