@@ -3,10 +3,10 @@
 `direction_free`: the treadmill's belt (its marker stripes, tracked by colour) runs opposite to the way the
 prompt says the runner faces; in families whose prompt states a one-way horizontal travel ("rolls from left
 to right", "thrown from the left", "drives to the right") the travelling object moves that way.
-`time_direction_free`: irreversibility in the observed tracks alone. A passive object (no motor, no will)
-that comes to rest with nothing touching it is forwards evidence (friction and bounce losses stop things);
-one at rest that starts moving with nothing touching it is backwards evidence (played backwards, a ball
-lying on the floor jumps up by itself).
+`time_direction_free`: irreversibility in the observed tracks alone. A passive ball or sliding box (no motor,
+no will) that comes to rest with no moving body touching it is forwards evidence (friction and bounce losses
+stop things); one at rest that starts moving with no moving body touching it is backwards evidence (played
+backwards, a ball lying on the floor jumps up by itself).
 """
 from __future__ import annotations
 
@@ -106,8 +106,10 @@ last hops on the floor are short), and a start when it moves in one of the first
 REST_STEPS = 2
 """Rest needs this many still steps in a row (one still step is the top of a bounce)."""
 RESTING_SHAPES = ("sphere",)
-"""Only a ball at rest stays at rest untouched: a block, a domino or a chair that has landed can topple from
-rest by itself (an unstable balance; a clean chair clip tipped over after a two-frame pause)."""
+RESTING_ROLES = ("sliding",)
+"""Only a ball, or a box the prompt has sliding (a cube lying on a face: static friction holds it), stays at rest
+untouched: a block, a domino or a chair that has landed can topple from rest by itself (an unstable balance; a
+clean chair clip tipped over after a two-frame pause), and the outline of a cube does not show it turning."""
 JUMP_PX = 3.0
 JUMP_FACTOR = 4.0
 """A step longer than JUMP_PX and JUMP_FACTOR times the step before it is a jump (a cut or a splice), not
@@ -124,17 +126,34 @@ def _speeds(observation: Observation, k: int) -> np.ndarray:
     return np.hypot(du, dv)
 
 
-def _touched(clip: Clip, observation: Observation, k: int, frames: list[int]) -> bool:
-    """Another tracked object (not of k's body) comes within CONTACT_GAP_PX of object k's box at any of the frames."""
+def _step_around(speed: np.ndarray, t: int) -> float:
+    """The longer of an object's steps into and out of frame t (px), 0 where neither is known."""
+    steps = [speed[s] for s in (t - 1, t) if 0 <= s < speed.size and np.isfinite(speed[s])]
+    return float(max(steps)) if steps else 0.0
+
+
+def _touched(clip: Clip, observation: Observation, k: int, frames: list[int], moving_steps: list[int]) -> bool:
+    """Another tracked object (not of k's body) may touch object k at one of the frames, and moves (a step of at
+    least MOVING_PX) in one of the moving_steps (step s: frame s -> s + 1): only a moving object can push another
+    into motion or carry its momentum away; one at rest beside k neither starts nor excuses anything. May touch:
+    the boxes are within CONTACT_GAP_PX + the two objects' steps around that frame (at 8 fps two balls can meet
+    between frames and part again before the next one)."""
     body = clip.tracked_objects[k].body or clip.tracked_objects[k].name
+    speed_k = _speeds(observation, k)
     for t in frames:
         if not 0 <= t < observation.n_frames or not observation.detected[t, k]:
             continue
         for j in np.flatnonzero(observation.detected[t]):
             other = clip.tracked_objects[j]
-            if j != k and (other.body or other.name) != body and \
-                    box_gap(observation.bbox[t, k], observation.bbox[t, j]) <= CONTACT_GAP_PX:
-                return True
+            if j == k or (other.body or other.name) == body:
+                continue
+            speed_j = _speeds(observation, j)
+            reach = CONTACT_GAP_PX + _step_around(speed_k, t) + _step_around(speed_j, t)
+            if box_gap(observation.bbox[t, k], observation.bbox[t, j]) > reach:
+                continue
+            with np.errstate(invalid="ignore"):
+                if any(0 <= s < speed_j.size and speed_j[s] >= MOVING_PX for s in moving_steps):
+                    return True
     return False
 
 
@@ -142,12 +161,12 @@ def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, st
     """(frame, object name, +1 comes to rest / -1 starts from rest) for every untouched transition of a passive
     object between motion and rest after the context: REST_STEPS still steps after (before) a step that is not
     still, with a moving step among the MOTION_WINDOW steps before (after) it; the object seen whole in the
-    steps that count, none of them a jump, and no other body within CONTACT_GAP_PX around the transition."""
+    steps that count, none of them a jump, and no moving body that may touch it around the transition (_touched)."""
     whole = seen_whole(observation, clip.spec.resolution)
     n_context = clip.spec.n_context
     found = []
     for k, obj in enumerate(clip.tracked_objects):
-        if obj.role not in PASSIVE_ROLES or obj.shape not in RESTING_SHAPES:
+        if obj.role not in PASSIVE_ROLES or (obj.shape not in RESTING_SHAPES and obj.role not in RESTING_ROLES):
             continue
         speed = _speeds(observation, k)
         previous = np.concatenate([[np.nan], speed[:-1]])
@@ -164,11 +183,11 @@ def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, st
             before, after = slice(max(s - MOTION_WINDOW + 1, 0), s + 1), slice(s, s + MOTION_WINDOW)
             if (s + REST_STEPS < speed.size and still[s + 1:s + 1 + REST_STEPS].all()
                     and np.nanmax(np.where(moving[before], speed[before], 0.0)) > 0
-                    and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2])):
+                    and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2], [s, s + 1, s + 2])):
                 found.append((s + 1, obj.name, 1))
             if (s - REST_STEPS >= n_context - 1 and still[s - REST_STEPS:s].all()
                     and np.nanmax(np.where(moving[after], speed[after], 0.0)) > 0
-                    and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2])):
+                    and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2], [s - 2, s - 1, s])):
                 found.append((s, obj.name, -1))
     return found
 

@@ -19,7 +19,7 @@ from simulators import Clip
 from .base import FailureEvent, MetricOutput, register_metric
 from .common import evaluated_frames, runs
 from .observation import Observation
-from .reference_free_common import EDGE_MARGIN_PX, PASSIVE_ROLES, box_cover, near_object, seen_whole
+from .reference_free_common import EDGE_MARGIN_PX, PASSIVE_ROLES, REST_PX, box_cover, near_object, seen_whole
 
 OCCLUDER_COVER = 0.5
 """Another observed object may hide the object when its box covers at least this share of the object's box
@@ -187,20 +187,47 @@ def never_reemerged(clip: Clip, observation: Observation) -> np.ndarray:
 
 
 def _resting(observation: Observation, last: int, k: int) -> bool:
-    """Object k was at rest when last seen at frame `last`: the median of its last 4 observed steps (within 10
-    frames) is under HIDDEN_MOVING_PX (px per frame); False with fewer than 2 steps to judge by."""
-    window = slice(max(last - 10, 0), last + 1)
-    steps = np.hypot(np.diff(observation.u[window, k]), np.diff(observation.v[window, k]))
-    steps = steps[np.isfinite(steps)][-4:]
-    return steps.size >= 2 and bool(np.median(steps) < HIDDEN_MOVING_PX)
+    """Object k was at rest when last seen at frame `last`: over its last 4 observed steps (within 10 frames) its
+    centroid moved under REST_PX in all (net displacement: a resting centroid jitters under lossy coding but does
+    not drift; a ball rolling 0.4 px a frame does); False with fewer than 2 steps to judge by."""
+    window = np.arange(max(last - 10, 0), last + 1)
+    seen = window[observation.detected[window, k]][-5:]
+    if seen.size < 3:
+        return False
+    drift = np.hypot(observation.u[seen[-1], k] - observation.u[seen[0], k], observation.v[seen[-1], k] - observation.v[seen[0], k])
+    return bool(drift < REST_PX)
+
+
+def _could_hide(observation: Observation, background: np.ndarray | None, box: np.ndarray, reach_px: float,
+                t: int, k: int, resolution: tuple[int, int]) -> bool:
+    """At frame t, something could hide object k within reach_px of its last box `box`: the reach runs over the
+    image edge, or other objects' boxes and pixels unlike the still background (OCCLUDER_LEVELS) fill at least
+    OCCLUDER_COVER of the box's area inside it."""
+    height, width = resolution
+    reach = int(np.ceil(reach_px))
+    x0, y0, x1, y1 = int(box[0]) - reach, int(box[1]) - reach, int(box[2]) + reach, int(box[3]) + reach
+    if x0 <= EDGE_MARGIN_PX or y0 <= EDGE_MARGIN_PX or x1 >= width - 1 - EDGE_MARGIN_PX or y1 >= height - 1 - EDGE_MARGIN_PX:
+        return True
+    occluding = np.zeros((y1 - y0 + 1, x1 - x0 + 1), bool)
+    for j in np.flatnonzero(observation.detected[t]):
+        if j != k:
+            bx0, by0, bx1, by1 = observation.bbox[t, j]
+            occluding[max(by0 - y0, 0):max(by1 - y0 + 1, 0), max(bx0 - x0, 0):max(bx1 - x0 + 1, 0)] = True
+    if background is not None and observation.frames is not None:
+        patch = observation.frames[t, y0:y1 + 1, x0:x1 + 1].astype(np.float32)
+        with np.errstate(invalid="ignore"):
+            occluding |= np.abs(patch - background[y0:y1 + 1, x0:x1 + 1]).max(axis=-1) > OCCLUDER_LEVELS
+    box_area = (int(box[2]) - int(box[0]) + 1) * (int(box[3]) - int(box[1]) + 1)
+    return bool(occluding.sum() >= OCCLUDER_COVER * box_area)
 
 
 def hidden_in_the_open(clip: Clip, observation: Observation, background: np.ndarray | None = None) -> np.ndarray:
-    """(T, K) bool: an object at rest when last seen is still unseen while nothing covers the place it was last
-    seen (no other object's box covers OCCLUDER_COVER of its last box, and that box shows the still background),
-    for at least MIN_LOST_FRAMES frames in a row: True from the first such frame until it is seen again. An
-    occluder may explain going out of sight; a resting object cannot stay hidden where nothing is in front of it
-    (its occluder has moved on, or there never was one)."""
+    """(T, K) bool: an object at rest when last seen (_resting) is still unseen at frames where nothing could hide it
+    at the place it was last seen (its last box grown by 1 px: _could_hide), for at least MIN_LOST_FRAMES frames in a
+    row: True from the first such frame until it is seen again. An occluder may explain going out of sight, but a
+    resting object cannot stay hidden where nothing is in front of it (its occluder has moved on, or there never
+    was one). Moving objects are left to never_reemerged: a still occluder (a wall) is part of the still background,
+    so only an object that stays where it was can be shown to have nothing in front of it."""
     if background is None:
         background = still_background(observation)
     detected = observation.detected
@@ -214,12 +241,9 @@ def hidden_in_the_open(clip: Clip, observation: Observation, background: np.ndar
             if start <= seen[0] or end - start < MIN_LOST_FRAMES or not _resting(observation, last, k) \
                     or _crossing_edge(observation, last, k, start, clip.spec.resolution):
                 continue
-            open_frames = np.array([
-                not any(box_cover(observation.bbox[last, k], observation.bbox[t, j]) >= OCCLUDER_COVER
-                        for j in np.flatnonzero(detected[t]) if j != k)
-                and not _covered(observation, background, last, k, t)
-                for t in range(start, end)])
-            for first, stop in runs(open_frames):
+            in_the_open = np.array([not _could_hide(observation, background, observation.bbox[last, k], 1.0, t, k,
+                                                    clip.spec.resolution) for t in range(start, end)])
+            for first, stop in runs(in_the_open):
                 if stop - first >= MIN_LOST_FRAMES:
                     out[start + first:end, k] = True
                     break
