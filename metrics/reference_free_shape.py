@@ -152,10 +152,11 @@ def angle_errors(clip: Clip, observation: Observation, whole: np.ndarray) -> tup
 
 def _axis_ends(observation: Observation, t: int, k: int) -> np.ndarray:
     """(2, 2) the two ends (u, v) of object k's principal axis at frame t: centroid -+ sqrt(3 lambda_max) along
-    the major axis (the half-length of a uniform bar whose variance along it is lambda_max)."""
+    the major axis (axis_angle_deg; the half-length of a uniform bar whose variance along it is lambda_max)."""
     mu20, mu11, mu02 = observation.covariance[t, k]
-    values, vectors = np.linalg.eigh(np.array([[mu20, mu11], [mu11, mu02]]))
-    half = np.sqrt(3.0 * max(values[-1], 0.0)) * vectors[:, -1]
+    largest = (mu20 + mu02) / 2 + np.sqrt(((mu20 - mu02) / 2) ** 2 + mu11 ** 2)
+    angle = np.radians(axis_angle_deg(observation.covariance[t, k]))
+    half = np.sqrt(3.0 * max(largest, 0.0)) * np.array([np.cos(angle), np.sin(angle)])
     centre = np.array([observation.u[t, k], observation.v[t, k]])
     return np.stack([centre - half, centre + half])
 
