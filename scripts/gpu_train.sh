@@ -2,8 +2,10 @@
 # Continue training the bundled denoiser on a GPU machine that has torch but not this project's other
 # dependencies (checkpoints/MODEL_CARD.md, "Training data and objective"). Prepare on the CPU machine:
 #   python -m generators.diffusion.data --clips-per-family 320 --no-compress --out train-320.npz && xz -T0 -6 train-320.npz
-# (6.6 KB a clip with xz, against 12 KB with the .npz's own zip compression), and bring train_state/denoiser.safetensors.
-# Usage: DATA=train-320.npz.xz STATE=train_state/denoiser.safetensors OUT=results MINUTES=7 bash scripts/gpu_train.sh
+# (6.6 KB a clip with xz, against 12 KB with the .npz's own zip compression), and the training state without its
+# optimizer moments (they do not fit the upload beside the data; Adam restarts, hence --warmup):
+#   python -m generators.diffusion.checkpoint train_state/denoiser.safetensors state.safetensors --keep-ema
+# Usage: DATA=train-320.npz.xz STATE=state.safetensors OUT=results MINUTES=7 bash scripts/gpu_train.sh
 # Optional: LR (3e-4), BATCH (64), STEPS (the last step: where --lr-final is reached; default 1000000, i.e. stop on
 # MINUTES), KEEP (keep a copy of the weights every KEEP steps, brought back beside the final ones), EXTRA (more
 # trainer options, e.g. "--family-weight collision=3 --warmup 300 --lr-final 2e-5 --schedule-start 21666").

@@ -96,6 +96,14 @@ def test_shipped_weights_hold_no_optimizer_and_training_resumes_from_either_file
     full = save_checkpoint(tmp_path / "full.safetensors", model, optimizer, 3)
     stripped = export_weights(full, tmp_path / "stripped.safetensors")
     assert read_info(stripped)[0] == 3 and stripped.stat().st_size < 0.6 * full.stat().st_size
+    import copy
+
+    with_ema = save_checkpoint(tmp_path / "state.safetensors", model, optimizer, 3, ema=copy.deepcopy(model))
+    carried = export_weights(with_ema, tmp_path / "carried.safetensors", keep_ema=True)
+    resumed_ema, resumed_optimizer = tiny_model(), torch.optim.AdamW(tiny_model().parameters(), lr=1e-3)
+    assert load_ema(carried, resumed_ema) and not load_ema(stripped, tiny_model())
+    assert resume_training(tmp_path / "none", carried, tiny_model(), resumed_optimizer) == 3
+    assert not resumed_optimizer.state_dict()["state"], "no optimizer moments travel: Adam starts afresh"
 
 
 def test_the_moving_average_is_shipped_and_resumes_from_the_training_state(tmp_path):

@@ -116,15 +116,35 @@ def resume_training(weights: str | os.PathLike, state: str | os.PathLike, model:
     return 0
 
 
-def export_weights(source: str | os.PathLike, target: str | os.PathLike) -> Path:
-    """Copy a checkpoint's model tensors and metadata (step, info) without its optimizer state."""
+def export_weights(source: str | os.PathLike, target: str | os.PathLike, keep_ema: bool = False) -> Path:
+    """Copy a checkpoint's model tensors (and with keep_ema its moving average) and metadata (step, info) without
+    its optimizer state. keep_ema=True makes a training state small enough to carry to a GPU machine (half its
+    size: the optimizer's moments are the other half); training resumes from it with a fresh optimizer."""
     from safetensors import safe_open
 
+    prefixes = ("model.", "ema.") if keep_ema else ("model.",)
     with safe_open(str(source), framework="pt") as handle:
         metadata = {key: value for key, value in (handle.metadata() or {}).items() if key != "param_groups"}
-        tensors = {key: handle.get_tensor(key) for key in handle.keys() if key.startswith("model.")}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys() if key.startswith(prefixes)}
     target = Path(target)
     staging = target.with_name(f".{target.name}.tmp")
     save_file(tensors, str(staging), metadata=metadata)
     os.replace(staging, target)
     return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m generators.diffusion.checkpoint SOURCE TARGET [--keep-ema]: export_weights from the command line."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Copy a checkpoint without its optimizer state.")
+    parser.add_argument("source")
+    parser.add_argument("target")
+    parser.add_argument("--keep-ema", action="store_true", help="keep the moving average (a training state to resume)")
+    args = parser.parse_args(argv)
+    target = export_weights(args.source, args.target, keep_ema=args.keep_ema)
+    print(f"{target}: step {read_info(target)[0]}, {target.stat().st_size / 2**20:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
