@@ -207,12 +207,13 @@ def main(argv: list[str] | None = None) -> None:
                 update_ema(ema, model, args.ema)
             step += 1
             bar.update()
-            if step % 10 == 0:  # (loss.detach().item() syncs a GPU: every 10th step only)
+            if step % 10 == 0:  # (reading the loss syncs a GPU: every 10th step only, once)
+                loss_value = loss.detach().item()
                 on_objects = (cells[index][:, args.n_context:] > 0).expand_as(error)
-                log.writerow([step, f"{loss.detach().item():.5f}", f"{float(error.detach()[on_objects].mean()):.5f}",
+                log.writerow([step, f"{loss_value:.5f}", f"{float(error.detach()[on_objects].mean()):.5f}",
                               f"{time.time() - start:.0f}"])
                 log_file.flush()
-                bar.set_postfix(loss=f"{loss.detach().item():.4f}")
+                bar.set_postfix(loss=f"{loss_value:.4f}")
             if step % args.checkpoint_every == 0 or step == args.steps:
                 save_training(out, state, model, optimizer, step, info, ema=ema)
             if args.keep_every and step % args.keep_every == 0:
