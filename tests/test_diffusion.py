@@ -82,16 +82,16 @@ def test_shipped_weights_hold_no_optimizer_and_training_resumes_from_either_file
 
     resumed = tiny_model()
     resumed_optimizer = torch.optim.AdamW(resumed.parameters(), lr=1e-3)
-    assert resume_training(weights, state, resumed, resumed_optimizer) == 7
+    assert resume_training(weights, state, resumed, resumed_optimizer)[0] == 7
     assert resumed_optimizer.state_dict()["state"], "the optimizer moments come back from the training state"
     state.unlink()
     fresh = tiny_model()
     fresh_optimizer = torch.optim.AdamW(fresh.parameters(), lr=1e-3)
-    assert resume_training(weights, state, fresh, fresh_optimizer) == 7
+    assert resume_training(weights, state, fresh, fresh_optimizer)[0] == 7
     assert not fresh_optimizer.state_dict()["state"]
     for (name, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
         assert torch.equal(a, b), name
-    assert resume_training(tmp_path / "none", tmp_path / "none2", tiny_model(), fresh_optimizer) == 0
+    assert resume_training(tmp_path / "none", tmp_path / "none2", tiny_model(), fresh_optimizer)[0] == 0
 
     full = save_checkpoint(tmp_path / "full.safetensors", model, optimizer, 3)
     stripped = export_weights(full, tmp_path / "stripped.safetensors")
@@ -102,7 +102,7 @@ def test_shipped_weights_hold_no_optimizer_and_training_resumes_from_either_file
     carried = export_weights(with_ema, tmp_path / "carried.safetensors", keep_ema=True)
     resumed_ema, resumed_optimizer = tiny_model(), torch.optim.AdamW(tiny_model().parameters(), lr=1e-3)
     assert load_ema(carried, resumed_ema) and not load_ema(stripped, tiny_model())
-    assert resume_training(tmp_path / "none", carried, tiny_model(), resumed_optimizer) == 3
+    assert resume_training(tmp_path / "none", carried, tiny_model(), resumed_optimizer)[0] == 3
     assert not resumed_optimizer.state_dict()["state"], "no optimizer moments travel: Adam starts afresh"
 
 
@@ -126,7 +126,7 @@ def test_the_moving_average_is_shipped_and_resumes_from_the_training_state(tmp_p
     for (name, a), (_, b) in zip(shipped.state_dict().items(), ema.state_dict().items()):
         assert torch.equal(a, b), f"the shipped weights are the moving average: {name}"
     resumed_model, resumed_ema = tiny_model(), tiny_model()
-    assert resume_training(weights, state, resumed_model, torch.optim.AdamW(resumed_model.parameters())) == 5
+    assert resume_training(weights, state, resumed_model, torch.optim.AdamW(resumed_model.parameters()))[0] == 5
     assert load_ema(state, resumed_ema) and not load_ema(tmp_path / "none", resumed_ema)
     for (name, a), (_, b) in zip(resumed_model.state_dict().items(), model.state_dict().items()):
         assert torch.equal(a, b), f"training resumes from the raw weights: {name}"
@@ -233,6 +233,20 @@ def test_a_training_set_file_round_trips_without_pickle(tmp_path):
         read_training_set(tmp_path / "missing.npz")
 
 
+def test_training_sets_combine_and_a_clip_in_two_files_is_refused(tmp_path):
+    from generators.diffusion.data import read_training_sets, save_training_set
+
+    main_set = save_training_set(synthetic_training_set(), tmp_path / "main.npz")
+    supplement = synthetic_training_set(n_clips=3)
+    supplement.clip_ids = [f"collision/train/{seed:05d}" for seed in range(320, 323)]
+    extra = save_training_set(supplement, tmp_path / "extra.npz")
+    both = read_training_sets([main_set, extra])
+    assert len(both.videos) == len(both.object_masks) == len(both.prompts) == 5
+    assert both.clip_ids[2:] == supplement.clip_ids and np.array_equal(both.videos[2:], supplement.videos)
+    with pytest.raises(ValueError, match="free_fall/train/00000 is in more than one file.*--first-seed"):
+        read_training_sets([main_set, extra, main_set])
+
+
 def test_object_cells_mark_the_latent_cells_that_hold_an_object():
     from generators.diffusion.train_denoiser import object_cells
 
@@ -254,8 +268,16 @@ def test_training_from_a_data_file_keeps_copies_stops_on_time_and_resumes(tmp_pa
     main(common + ["--steps", "2", "--keep-every", "2"])
     assert read_info(out)[0] == 2 and read_info(out.with_name("denoiser-step2.safetensors"))[0] == 2
     assert read_info(out)[1]["training_clips"] == 2 and read_info(out)[1]["device"] == "cpu"
-    main(common + ["--steps", "3"])
+    supplement = synthetic_training_set()
+    supplement.videos[:] = 30  # a darker supplement: a fresh normalisation would differ
+    supplement.clip_ids = [f"collision/train/{clip:05d}" for clip in range(2)]
+    supplement_path = save_training_set(supplement, tmp_path / "more.npz")
+    main([*common[:2], str(supplement_path), *common[2:], "--steps", "3"])
     assert read_info(state)[0] == 3, "a second run resumes from the state and goes on"
+    first, second = read_info(out.with_name("denoiser-step2.safetensors"))[1], read_info(state)[1]
+    assert second["training_clips"] == 4, "both files are trained on"
+    assert (second["latent_mean"], second["latent_std"]) == (first["latent_mean"], first["latent_std"]), \
+        "a resumed run keeps the normalisation its weights learned with"
     main(common + ["--steps", "100", "--max-minutes", "1e-9"])
     assert read_info(state)[0] == 3, "--max-minutes stops before another step and saves where it is"
 

@@ -100,20 +100,21 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 
 def resume_training(weights: str | os.PathLike, state: str | os.PathLike, model: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer) -> int:
+                    optimizer: torch.optim.Optimizer) -> tuple[int, dict[str, Any]]:
     """Load the training state if there is one, else the shipped weights with a fresh optimizer; the step
-    reached (0 when neither exists). A state older than the weights is ignored."""
+    reached and the loaded checkpoint's info ((0, {}) when neither exists). A state older than the weights is
+    ignored."""
     weights, state = Path(weights), Path(state)
     weights_step = read_info(weights)[0] if weights.exists() else -1
     if state.exists() and read_info(state)[0] >= weights_step:
-        step, _ = load_checkpoint(state, model, optimizer)
+        step, info = load_checkpoint(state, model, optimizer)
         print(f"resumed {state} at step {step}")
-        return step
+        return step, info
     if weights.exists():
-        step, _ = load_checkpoint(weights, model, optimizer)
+        step, info = load_checkpoint(weights, model, optimizer)
         print(f"resumed {weights} at step {step} ({state} not found: the optimizer starts afresh)")
-        return step
-    return 0
+        return step, info
+    return 0, {}
 
 
 def export_weights(source: str | os.PathLike, target: str | os.PathLike, keep_ema: bool = False) -> Path:

@@ -90,13 +90,30 @@ def read_training_set(path: str | Path) -> TrainingSet:
                            [str(c) for c in data["clip_ids"]])
 
 
+def read_training_sets(paths: list[str | Path]) -> TrainingSet:
+    """Several saved training sets as one (a set and its supplements); a clip in two of them is refused."""
+    sets = [read_training_set(path) for path in paths]
+    clip_ids = [clip_id for training_set in sets for clip_id in training_set.clip_ids]
+    if len(set(clip_ids)) < len(clip_ids):
+        repeated = sorted({clip_id for clip_id in clip_ids if clip_ids.count(clip_id) > 1})
+        raise ValueError(f"{', '.join(map(str, paths))}: clip {repeated[0]} is in more than one file "
+                         f"({len(repeated)} repeated); write supplements with a --first-seed past the other files' seeds")
+    if len(sets) == 1:
+        return sets[0]
+    return TrainingSet(np.concatenate([s.videos for s in sets]), np.concatenate([s.object_masks for s in sets]),
+                       [p for s in sets for p in s.prompts], clip_ids)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the train-split training set to one .npz file.")
     parser.add_argument("--clips-per-family", type=int, default=48)
+    parser.add_argument("--families", nargs="+", default=None, help="only these families (default: all)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first train seed of each family (a supplement to a set that holds seeds below it)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--no-compress", action="store_true", help="store the arrays as they are (for xz)")
     args = parser.parse_args(argv)
-    training_set = load_training_set(args.clips_per_family)
+    training_set = load_training_set(args.clips_per_family, families=args.families, first_seed=args.first_seed)
     path = save_training_set(training_set, args.out, compress=not args.no_compress)
     print(f"{path}: {len(training_set.videos)} clips, {path.stat().st_size / 2**20:.1f} MiB")
 

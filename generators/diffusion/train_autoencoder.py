@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     out = Path(args.out)
     state = Path(args.state) if args.state else Path("train_state") / out.name
-    step = resume_training(out, state, model, optimizer)
+    step, _ = resume_training(out, state, model, optimizer)
     log_path = out.with_suffix(".log.csv")
     new_log = not log_path.exists()
     rng = np.random.default_rng([args.seed, step])

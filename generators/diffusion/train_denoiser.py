@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from .autoencoder import FrameAutoencoder, load_autoencoder, to_unit
 from .checkpoint import load_ema, resume_training, save_checkpoint, save_training, update_ema
-from .data import TrainingSet, load_training_set, read_training_set
+from .data import TrainingSet, load_training_set, read_training_sets
 from .denoiser import VideoDenoiser
 from .text import PromptEncoder
 
@@ -96,6 +96,14 @@ def learning_rate(step: int, lr: float, lr_final: float | None = None, warmup: i
     return lr + (lr_final - lr) * fraction
 
 
+def latent_scale(latents: torch.Tensor, resumed: dict) -> tuple[float, float]:
+    """(mean, std) the latents are normalised with: those of the resumed checkpoint when it has them (its weights
+    learned with them, whatever data a resumed run adds), else the training latents' own."""
+    if "latent_mean" in resumed and "latent_std" in resumed:
+        return float(resumed["latent_mean"]), float(resumed["latent_std"])
+    return float(latents.mean()), float(latents.std())
+
+
 def pick_device(name: str) -> torch.device:
     """'auto' -> cuda when available, else cpu; anything else as torch names it."""
     if name == "auto":
@@ -120,8 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ema", type=float, default=0.0,
                         help="decay of a moving average of the weights, shipped instead of the raw weights (0: none)")
-    parser.add_argument("--data", default="", help="a training-set .npz (python -m generators.diffusion.data); "
-                        "default: simulate/read --clips-per-family train clips per family")
+    parser.add_argument("--data", nargs="+", default=[], help="training-set .npz files (python -m "
+                        "generators.diffusion.data), used together; default: simulate/read --clips-per-family "
+                        "train clips per family")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, or auto (cuda when available)")
     parser.add_argument("--max-minutes", type=float, default=0.0, help="stop and save after this long (0: no limit)")
     parser.add_argument("--keep-every", type=int, default=0, help="keep a copy of the weights every N steps (0: none)")
@@ -137,10 +146,8 @@ def main(argv: list[str] | None = None) -> None:
 
     autoencoder, ae_step = load_autoencoder(args.autoencoder)
     autoencoder.to(device)
-    data: TrainingSet = read_training_set(args.data) if args.data else load_training_set(args.clips_per_family)
+    data: TrainingSet = read_training_sets(args.data) if args.data else load_training_set(args.clips_per_family)
     latents = encode_clips(autoencoder, data.videos, device=device)
-    mean, std = float(latents.mean()), float(latents.std())
-    latents = (latents - mean) / std
     cells = object_cells(data.object_masks, device=device)
     n_clips, prompts = len(data.videos), data.prompts
     draw_p = clip_draw_probabilities(data.clip_ids, args.family_weight)
@@ -156,7 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     out = Path(args.out)
     state = Path(args.state) if args.state else Path("train_state") / out.name
-    step = resume_training(out, state, model, optimizer)
+    step, resumed = resume_training(out, state, model, optimizer)
+    mean, std = latent_scale(latents, resumed)
+    latents = (latents - mean) / std
     ema = None
     if args.ema > 0:
         ema = copy.deepcopy(model).requires_grad_(False)
