@@ -7,7 +7,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .config import CONF_DIR, GROUPS, available, register_configs
 
@@ -93,10 +93,11 @@ def _train_main(cfg: DictConfig) -> None:
             argv += [f"--{key}", str(cfg[key])]
     if cfg.stage == "denoiser":
         argv += ["--autoencoder", cfg.autoencoder]
-        for key in ("weighting", "ema", "data", "device", "max_minutes", "keep_every", "lr_final", "warmup",
-                    "schedule_start"):
+        for key in ("weighting", "ema", "device", "max_minutes", "keep_every", "lr_final", "warmup", "schedule_start"):
             if cfg[key] is not None:
                 argv += [f"--{key.replace('_', '-')}", str(cfg[key])]
+        if cfg.data:  # one file, or a list: a set and its supplements
+            argv += ["--data", *map(str, cfg.data if OmegaConf.is_list(cfg.data) else [cfg.data])]
         for family, weight in (cfg.family_weights or {}).items():
             argv += ["--family-weight", f"{family}={weight}"]
     try:

@@ -96,7 +96,8 @@ class TrainConfig:
     ema: Any = None
     """denoiser only: decay of the moving average of the weights that is shipped (e.g. 0.999; 0 = none)."""
     data: Any = None
-    """denoiser only: a training-set .npz (python -m generators.diffusion.data) instead of simulating clips."""
+    """denoiser only: a training-set .npz (python -m generators.diffusion.data) instead of simulating clips, or a
+    list of them used together (data=[train-320.npz,collision-320.npz]: a set and its supplements)."""
     device: Any = None
     """denoiser only: cpu (default), cuda, or auto."""
     max_minutes: Any = None

@@ -164,6 +164,13 @@ def test_train_runs_two_steps_then_resumes_from_its_checkpoint(workdir):
     assert not (workdir / "cli.log").exists()
 
 
+def test_train_takes_a_list_of_data_files_and_names_a_missing_one(workdir):
+    result = physcheck("train", "stage=denoiser", "data=[here.npz,missing.npz]", f"out={workdir / 'd.safetensors'}",
+                       f"autoencoder={Path(__file__).resolve().parent.parent / 'checkpoints/autoencoder.safetensors'}",
+                       cwd=workdir)
+    assert result.returncode == 2 and "here.npz: no training-set file" in result.stderr, result.stderr
+
+
 def test_overall_score_weighs_each_principle_equally():
     from bench.results import overall_scores
 
