@@ -132,6 +132,21 @@ def test_rigidity_free_catches_a_chair_part_swinging_while_the_chair_lies_still(
     assert max(missed) > 0.9, f"without the rest drift the bend goes unseen: {missed}"
 
 
+def test_rigidity_free_catches_a_chair_seat_squashed_while_the_chair_lies_still(monkeypatch):
+    """stretch at moderate severity squashes the seat from frame 18, when the chair lies still; the change moves
+    every part's outline by 0.5-0.8 px in that frame, a twitch that must not start a new rest (which would
+    measure the squashed seat against itself)."""
+    import metrics.reference_free_shape as shape
+    from simulators import make_spec, simulate
+
+    clip = simulate(make_spec("chair", "train", 1, n_frames=32, fps=8.0, resolution=(64, 64), n_context=4))
+    squashed = CORRUPTIONS.get("stretch").fn(clip, 0.5)
+    assert run("rigidity_free", clip, clip.video).value == 1.0
+    assert run("rigidity_free", clip, squashed).value < 0.85, "the seat's axis ends drift about 2 px at rest"
+    monkeypatch.setattr(shape, "BRIDGE_PX", 0.0)
+    assert run("rigidity_free", clip, squashed).value == 1.0, "a rest restarted at the squash sees nothing"
+
+
 def test_rigidity_free_catches_a_squashed_ball(core_clips):
     for family in ("collision", "occlusion"):
         clip = core_clips[family][0]
