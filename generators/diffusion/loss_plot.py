@@ -17,7 +17,8 @@ import pandas as pd
 STAGES = ("autoencoder", "denoiser")
 EVENTS = {"denoiser": ((1650, "weight: context's objects"), (2750, "moving average"), (4250, "prompts v3"),
                         (7500, "GPU: batch 64, 4,160 clips"), (18451, "lr 1e-4"),
-                        (21666, "collision x3, lr 3e-4 -> 2e-5"))}
+                        (21666, "collision x3, lr 3e-4 -> 2e-5"), (34782, "+2,680 collision clips"),
+                        (48000, "lr 1e-4 -> 1e-5"))}
 """Changes of the training recipe, drawn as vertical lines (the model card explains them)."""
 ROLLING_ROWS = 20
 
