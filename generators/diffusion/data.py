@@ -10,6 +10,9 @@ but no simulator (a lent GPU machine):
     python -m generators.diffusion.data --clips-per-family 320 --out train_data/train-320.npz
     python -m generators.diffusion.train_denoiser --data train_data/train-320.npz --device cuda ...
 
+A supplement of one family is written with `--families collision --first-seed 320` (seeds past the main set's)
+and trained on beside it (`--data train-320.npz collision-320.npz`; a clip in two files is refused).
+
 `--no-compress` writes the arrays as they are, for an outer compressor (xz packs the 4,160 clips of
 320 per family into 27 MB, 6.6 KB a clip, against 12 KB with the .npz's own zip compression).
 
@@ -18,6 +21,7 @@ The file holds no pickled objects: prompts and clip ids are stored as numpy unic
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +98,8 @@ def read_training_sets(paths: list[str | Path]) -> TrainingSet:
     """Several saved training sets as one (a set and its supplements); a clip in two of them is refused."""
     sets = [read_training_set(path) for path in paths]
     clip_ids = [clip_id for training_set in sets for clip_id in training_set.clip_ids]
-    if len(set(clip_ids)) < len(clip_ids):
-        repeated = sorted({clip_id for clip_id in clip_ids if clip_ids.count(clip_id) > 1})
+    repeated = sorted(clip_id for clip_id, count in Counter(clip_ids).items() if count > 1)
+    if repeated:
         raise ValueError(f"{', '.join(map(str, paths))}: clip {repeated[0]} is in more than one file "
                          f"({len(repeated)} repeated); write supplements with a --first-seed past the other files' seeds")
     if len(sets) == 1:
