@@ -37,8 +37,10 @@ REPEAT_PX = 0.01
 """Two frames whose ball centroids agree within this (px, both axes) are one frame shown twice."""
 GRAVITY_FREE_TAG = 0.25
 """wrong_gravity fires when the fitted gravity is off by more than this share of 9.81 m/s^2 ..."""
-GRAVITY_FREE_TAG_FRAMES = 5
-"""... and the fit rests on at least this many frames."""
+GRAVITY_FREE_TAG_SPARE = 2
+"""... and the fit has at least this many frames more than unknowns (1 + 2 per arc): with one to spare the fit
+cannot leave out a bad frame (a stutter cut a thrown ball's arc into two 3-frame arcs, one of them a hop on the
+floor, and the fit read 0.37 g; train split: duplicate_frame tags 1 -> 0 of 120, gravity_scale recall unchanged)."""
 
 
 def repeated_frames(v: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -101,7 +103,8 @@ def gravity_free(clip: Clip, observation: Observation) -> MetricOutput:
         relative = abs(gravity - STANDARD_GRAVITY) / STANDARD_GRAVITY
         scores.append(1.0 - min(1.0, max(0.0, relative - GRAVITY_FREE_TOLERANCE) / (1.0 - GRAVITY_FREE_TOLERANCE)))
         errors.append(relative)
-        if relative > GRAVITY_FREE_TAG and n_frames >= GRAVITY_FREE_TAG_FRAMES:
+        spare = n_frames - (1 + 2 * sum(np.isfinite(v[arc]).sum() >= MIN_ARC_FRAMES for arc in arcs))
+        if relative > GRAVITY_FREE_TAG and spare >= GRAVITY_FREE_TAG_SPARE:
             events.append(FailureEvent(
                 clip.clip_id, "wrong_gravity", int(frames.min()), obj.name, float(min(1.0, relative)),
                 f"{obj.name} falls at {gravity:.1f} m/s^2 in the video's own scale (its {obj.size:.2f} m radius is "

@@ -59,6 +59,19 @@ def test_flight_arcs_stop_at_the_bounce_and_at_rest():
     assert STANDARD_GRAVITY == 9.81
 
 
+def test_gravity_free_tags_only_a_fit_with_frames_to_spare(monkeypatch):
+    """A stutter right after the context cuts a thrown ball's arc into two 3-frame arcs (one a hop on the floor):
+    5 unknowns on 6 frames, no frame to leave out, and a fit far off 9.81; it must not be tagged."""
+    import metrics.reference_free_dynamics as dynamics
+    from simulators import make_spec, simulate
+
+    clip = simulate(make_spec("projectile", "train", 4, n_frames=32, fps=8.0, resolution=(64, 64), n_context=4))
+    stutter = CORRUPTIONS.get("duplicate_frame").fn(clip, 1.0)
+    assert not run("gravity_free", clip, stutter).events
+    monkeypatch.setattr(dynamics, "GRAVITY_FREE_TAG_SPARE", 1)
+    assert [event.tag for event in run("gravity_free", clip, stutter).events] == ["wrong_gravity"]
+
+
 def test_permanence_free_catches_painted_out_and_painted_in_objects(core_clips):
     for family in ("free_fall", "collision", "tower"):
         clip = core_clips[family][0]
