@@ -111,6 +111,13 @@ def free_flight_arcs(clip: Clip, k: int) -> list[np.ndarray]:
     return arcs
 
 
+def fit_arcs(arcs: list[np.ndarray], v: np.ndarray) -> list[np.ndarray]:
+    """The arcs' frames where v is finite, keeping the arcs still MIN_ARC_FRAMES long: what fitted_acceleration
+    fits, with 1 + 2 per arc unknowns (a shared a, and b_i, c_i)."""
+    kept = [arc[np.isfinite(v[arc])] for arc in arcs]
+    return [arc for arc in kept if len(arc) >= MIN_ARC_FRAMES]
+
+
 def fitted_acceleration(arcs: list[np.ndarray], v: np.ndarray) -> tuple[float, int]:
     """(vertical acceleration in px/frame^2, frames used) of parabolas v = a/2 t^2 + b_i t + c_i fitted
     jointly by least squares, one per arc with a shared a, over the frames where v is finite; NaN when
@@ -119,8 +126,7 @@ def fitted_acceleration(arcs: list[np.ndarray], v: np.ndarray) -> tuple[float, i
     When there are frames to spare, the one frame whose removal leaves the smallest residual is left out
     (least trimmed squares over n - 1 frames), so that a single stuttered or mis-detected frame does not
     bend the fit."""
-    kept = [arc[np.isfinite(v[arc])] for arc in arcs]
-    kept = [arc for arc in kept if len(arc) >= MIN_ARC_FRAMES]
+    kept = fit_arcs(arcs, v)
     n_unknowns = 1 + 2 * len(kept)
     n_frames = sum(len(arc) for arc in kept)
     if not kept or n_frames < max(MIN_FIT_FRAMES, n_unknowns + 1):

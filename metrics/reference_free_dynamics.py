@@ -16,7 +16,7 @@ from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
 from .common import runs
-from .dynamics import MIN_ARC_FRAMES, fitted_acceleration
+from .dynamics import MIN_ARC_FRAMES, fit_arcs, fitted_acceleration
 from .observation import Observation
 from .reference_free_common import REST_PX, seen_whole
 
@@ -103,7 +103,7 @@ def gravity_free(clip: Clip, observation: Observation) -> MetricOutput:
         relative = abs(gravity - STANDARD_GRAVITY) / STANDARD_GRAVITY
         scores.append(1.0 - min(1.0, max(0.0, relative - GRAVITY_FREE_TOLERANCE) / (1.0 - GRAVITY_FREE_TOLERANCE)))
         errors.append(relative)
-        spare = n_frames - (1 + 2 * sum(np.isfinite(v[arc]).sum() >= MIN_ARC_FRAMES for arc in arcs))
+        spare = n_frames - (1 + 2 * len(fit_arcs(arcs, v)))  # frames beyond the fit's unknowns
         if relative > GRAVITY_FREE_TAG and spare >= GRAVITY_FREE_TAG_SPARE:
             events.append(FailureEvent(
                 clip.clip_id, "wrong_gravity", int(frames.min()), obj.name, float(min(1.0, relative)),

@@ -187,9 +187,9 @@ def never_reemerged(clip: Clip, observation: Observation) -> np.ndarray:
 
 
 def _resting(observation: Observation, last: int, k: int) -> bool:
-    """Object k was at rest when last seen at frame `last`: over its last 4 observed steps (within 10 frames) its
-    centroid moved under REST_PX in all (net displacement: a resting centroid jitters under lossy coding but does
-    not drift; a ball rolling 0.4 px a frame does); False with fewer than 2 steps to judge by."""
+    """Object k was at rest when last seen at frame `last`: from the first to the last of its last 5 observed frames
+    (within 10 frames before it) its centroid moved under REST_PX net (a resting centroid jitters under lossy
+    coding but does not drift; a ball rolling 0.4 px a frame does); False with fewer than 3 frames to judge by."""
     window = np.arange(max(last - 10, 0), last + 1)
     seen = window[observation.detected[window, k]][-5:]
     if seen.size < 3:
