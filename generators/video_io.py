@@ -18,6 +18,15 @@ class VideoFormatError(ValueError):
     """A video file that cannot be used; the message names the file and the fix."""
 
 
+X264_PARAMS = "asm=0"
+"""libx264's assembly paths do not give the same bytes for the same frames on the suites' 64x64 clips (its
+macroblock tree read differently from one encode to the next: 3 distinct files in 40 encodes of one clip, and
+with them different decoded pixels, so the meta-evaluation's h264 corruption scored a clip differently run to
+run). Its C paths do (1 file in 40, on one thread or several); a 32-frame 64x64 clip takes 8 ms instead of 4."""
+ENCODE_THREADS = 1
+"""One encoder thread: the executor already runs one worker per core."""
+
+
 def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int = 18) -> Path:
     """Encode uint8 (T, H, W, 3) RGB frames as H.264 (yuv420p, browser-playable), atomically.
 
@@ -34,7 +43,8 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float, crf: int 
         with av.open(staging, mode="w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            stream.options = {"crf": str(crf), "preset": "veryfast", "x264-params": X264_PARAMS}
+            stream.codec_context.thread_count = ENCODE_THREADS
             to_yuv = VideoReformatter()  # one single-threaded converter: PyAV's threaded default is not deterministic
             for image in frames:
                 frame = to_yuv.reformat(av.VideoFrame.from_ndarray(image, format="rgb24"), format=pixel_format, threads=1)
