@@ -18,6 +18,7 @@ from .base import FailureEvent, MetricOutput, register_metric
 from .common import evaluated_frames, runs
 from .observation import Observation
 from .reference_free_common import PASSIVE_ROLES, REST_PX, box_gap, seen_whole
+from .reference_free_dynamics import flight_arcs
 
 MIN_MOTION_PX = 0.75
 """A step (px per frame) shorter than this says nothing about direction (as in `direction`)."""
@@ -104,7 +105,9 @@ MOTION_WINDOW = 3
 """A stop counts when the object moved (MOVING_PX) in one of the last this many steps before its rest (a ball's
 last hops on the floor are short), and a start when it moves in one of the first this many steps after it."""
 REST_STEPS = 2
-"""Rest needs this many still steps in a row (one still step is the top of a bounce)."""
+"""Rest needs this many still steps in a row (one still step is the top of a bounce), with a net drift across
+them under REST_PX on both axes: a ball rolling at 0.3-0.5 px per frame (a slow ball of `collision`) has still
+steps under H.264's jitter, but drifts (0.75 px over two steps in a core clip that read as a stop and a start)."""
 RESTING_SHAPES = ("sphere",)
 RESTING_ROLES = ("sliding",)
 """Only a ball, or a box the prompt has sliding (a cube lying on a face: static friction holds it), stays at rest
@@ -157,11 +160,20 @@ def _touched(clip: Clip, observation: Observation, k: int, frames: list[int], mo
     return False
 
 
+def _at_rest(observation: Observation, k: int, still: np.ndarray, first: int, end: int) -> bool:
+    """Object k's steps first .. end - 1 are still, and it lies within REST_PX on both axes at frames first and end."""
+    with np.errstate(invalid="ignore"):
+        return bool(still[first:end].all()
+                    and abs(observation.u[end, k] - observation.u[first, k]) < REST_PX
+                    and abs(observation.v[end, k] - observation.v[first, k]) < REST_PX)
+
+
 def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, str, int]]:
     """(frame, object name, +1 comes to rest / -1 starts from rest) for every untouched transition of a passive
-    object between motion and rest after the context: REST_STEPS still steps after (before) a step that is not
-    still, with a moving step among the MOTION_WINDOW steps before (after) it; the object seen whole in the
-    steps that count, none of them a jump, and no moving body that may touch it around the transition (_touched)."""
+    object between motion and rest after the context: REST_STEPS still steps without a net drift after (before)
+    a step that is not still, with a moving step among the MOTION_WINDOW steps before (after) it; the object seen
+    whole in the steps that count, none of them a jump, and no moving body that may
+    touch it around the transition (_touched)."""
     whole = seen_whole(observation, clip.spec.resolution)
     n_context = clip.spec.n_context
     found = []
@@ -181,33 +193,103 @@ def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, st
             if still[s] or not steady[s]:
                 continue
             before, after = slice(max(s - MOTION_WINDOW + 1, 0), s + 1), slice(s, s + MOTION_WINDOW)
-            if (s + REST_STEPS < speed.size and still[s + 1:s + 1 + REST_STEPS].all()
+            if (s + REST_STEPS < speed.size and _at_rest(observation, k, still, s + 1, s + 1 + REST_STEPS)
                     and np.nanmax(np.where(moving[before], speed[before], 0.0)) > 0
                     and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2], [s, s + 1, s + 2])):
                 found.append((s + 1, obj.name, 1))
-            if (s - REST_STEPS >= n_context - 1 and still[s - REST_STEPS:s].all()
+            if (s - REST_STEPS >= n_context - 1 and _at_rest(observation, k, still, s - REST_STEPS, s)
                     and np.nanmax(np.where(moving[after], speed[after], 0.0)) > 0
                     and not _touched(clip, observation, k, [s - 1, s, s + 1, s + 2], [s - 2, s - 1, s])):
                 found.append((s, obj.name, -1))
     return found
 
 
+BOUNCE_GAP_FRAMES = 2
+"""Two free-flight arcs of a ball meet at a bounce when the second starts at most this many frames after the first
+ends (flight_arcs leaves out the lowest frame, where the ball touches the floor between two frames)."""
+RESTITUTION_FORWARD = 0.8
+"""A bounce whose measured restitution (outgoing over incoming vertical speed) is under this loses energy: forwards
+evidence; over its inverse it gains energy: backwards evidence (played backwards, a bounce of restitution e
+reads 1 / e); between, no cue. Train split, 20 seeds of free_fall and of projectile: the 28 clean bounces read
+0.27-0.70 (0.28-0.70 after H.264 at crf 28), the 17 of the clips played backwards 1.42-2.55; the floor's
+restitution times the ball's is 0.3-0.7 in distribution, up to 0.9 ood."""
+ARC_FIT_RMS_PX = 0.75
+"""A two-arc parabola fit whose residual (RMS, px) exceeds this is no free flight (a cut, a push, a bad track)."""
+
+
+def _bounce_restitution(v: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[float, float] | None:
+    """(bounce time in frames, restitution) of a ball whose (T,) height track v (px, down) flies along the arcs
+    `first` then `second` (frame indices): parabolas v = a/2 t^2 + b_i t + c_i with a shared a > 0 fitted by
+    least squares; the bounce is where they meet, t_b = (c_2 - c_1) / (b_1 - b_2), between the arcs; each arc's
+    apex is at t_i = -b_i / a, and with one gravity the vertical speeds a (t_b - t_1) in and a (t_2 - t_b) out
+    give e = (t_2 - t_b) / (t_b - t_1). None when the fit is poor, no bounce lies between the arcs, or the ball
+    is not falling into it and rising out of it."""
+    frames = np.concatenate([first, second]).astype(float)
+    design = np.zeros((frames.size, 5))
+    design[:, 0] = 0.5 * frames**2
+    design[:first.size, 1], design[:first.size, 2] = frames[:first.size], 1.0
+    design[first.size:, 3], design[first.size:, 4] = frames[first.size:], 1.0
+    heights = np.concatenate([v[first], v[second]])
+    if frames.size < design.shape[1] + 1 or not np.isfinite(heights).all():
+        return None
+    (a, b_1, c_1, b_2, c_2), *_ = np.linalg.lstsq(design, heights, rcond=None)
+    rms = float(np.sqrt(np.mean((design @ np.array([a, b_1, c_1, b_2, c_2]) - heights) ** 2)))
+    if a <= 0 or b_1 == b_2 or rms > ARC_FIT_RMS_PX:
+        return None
+    bounce = (c_2 - c_1) / (b_1 - b_2)
+    apex_1, apex_2 = -b_1 / a, -b_2 / a
+    if not (first[-1] <= bounce <= second[0] and apex_1 < bounce < apex_2):
+        return None
+    return float(bounce), float((apex_2 - bounce) / (bounce - apex_1))
+
+
+def bounce_transitions(clip: Clip, observation: Observation) -> list[tuple[int, str, int]]:
+    """(frame, ball name, +1 loses energy / -1 gains energy) for every bounce of a passive ball after the context
+    between two free-flight arcs (reference_free_dynamics.flight_arcs) with no moving body that may touch it there:
+    its restitution (_bounce_restitution) under RESTITUTION_FORWARD is +1, over its inverse -1."""
+    whole = seen_whole(observation, clip.spec.resolution)
+    found = []
+    for k, obj in enumerate(clip.tracked_objects):
+        if obj.role not in PASSIVE_ROLES or obj.shape != "sphere":
+            continue
+        v = np.where(observation.detected[:, k], observation.v[:, k], np.nan)
+        u = np.where(observation.detected[:, k], observation.u[:, k], np.nan)
+        arcs = flight_arcs(v, whole[:, k], clip.spec.n_context - 1, u)
+        for first, second in zip(arcs, arcs[1:]):
+            if second[0] - first[-1] > BOUNCE_GAP_FRAMES:
+                continue
+            measured = _bounce_restitution(v, first, second)
+            if measured is None:
+                continue
+            frame = int(np.ceil(measured[0]))
+            if _touched(clip, observation, k, list(range(int(first[-1]), int(second[0]) + 1)),
+                        list(range(int(first[-1]) - 1, int(second[0]) + 1))):
+                continue
+            if measured[1] < RESTITUTION_FORWARD:
+                found.append((frame, obj.name, 1))
+            elif measured[1] > 1.0 / RESTITUTION_FORWARD:
+                found.append((frame, obj.name, -1))
+    return found
+
+
 @register_metric("time_direction_free", principle="direction of time", unit="evidence in [-1, 1] (+1 forwards)",
                  needs_alignment=False, tags=("time_reversed",))
 def time_direction_free(clip: Clip, observation: Observation) -> MetricOutput:
-    """Arrow of time from irreversible events in the video alone: passive objects stop by themselves, never start."""
-    transitions = rest_transitions(clip, observation)
-    if not transitions:
-        return MetricOutput(np.nan, np.nan, reason="no passive object comes to rest or starts from rest untouched "
-                                                   "after the context (no irreversible cue)")
-    signs = np.array([sign for _, _, sign in transitions])
+    """Arrow of time from irreversible events in the video alone: passive objects stop by themselves, never start,
+    and a ball bounces lower than it fell, never higher."""
+    cues = {"starts moving from rest with nothing touching it": rest_transitions(clip, observation),
+            "bounces higher than it fell (gains energy) with nothing touching it": bounce_transitions(clip, observation)}
+    signs = np.array([sign for found in cues.values() for _, _, sign in found])
+    if not signs.size:
+        return MetricOutput(np.nan, np.nan, reason="no passive object comes to rest, starts from rest or bounces "
+                                                   "untouched after the context (no irreversible cue)")
     evidence = float(signs.mean())
     events = []
-    backwards = [(frame, name) for frame, name, sign in transitions if sign < 0]
+    backwards = sorted((frame, name, what) for what, found in cues.items() for frame, name, sign in found if sign < 0)
     if backwards:
-        frame, name = min(backwards)
+        frame, name, what = backwards[0]
         events.append(FailureEvent(
-            clip.clip_id, "time_reversed", int(frame), name, float(len(backwards) / len(transitions)),
-            f"{name} starts moving from rest at frame {frame} with nothing touching it ({len(backwards)} of "
-            f"{len(transitions)} rest transitions run backwards in time)"))
+            clip.clip_id, "time_reversed", int(frame), name, float(len(backwards) / signs.size),
+            f"{name} {what} at frame {frame} ({len(backwards)} of {signs.size} irreversible cues run backwards "
+            f"in time)"))
     return MetricOutput(0.5 * (1.0 + evidence), evidence, events)

@@ -8,7 +8,7 @@ import pytest
 from generators.corruptions import CORRUPTIONS, paint_in, paint_out
 from generators.corruptions_direction import reverse_belt
 from metrics import METRICS, REFERENCE_FREE_METRICS, observe
-from metrics.reference_free_direction import JUMP_PX, rest_transitions
+from metrics.reference_free_direction import JUMP_PX, _bounce_restitution, bounce_transitions, rest_transitions
 from metrics.reference_free_dynamics import STANDARD_GRAVITY, flight_arcs
 from metrics.reference_free_permanence import HIDDEN_FOR_GOOD_FRAMES
 from simulators.families.base import PALETTE
@@ -220,6 +220,50 @@ def test_time_direction_free_takes_a_cut_for_no_stop(core_clips):
     assert run("time_direction_free", clip, reversed_video).value == 0.0
     speed = np.hypot(np.diff(observation.u[:, 0]), np.diff(observation.v[:, 0]))
     assert np.nanmax(speed) > JUMP_PX, "the corruption's cut is a jump"
+
+
+def test_bounce_restitution_reads_energy_lost_and_gained():
+    """A ball falling at 2.5 px/frame^2 meets the floor at frame 10 at 10 px/frame and leaves it at 5 (e = 0.5):
+    sampled at whole frames (the contact between two of them), the two arcs give e = 0.5, and the same track
+    played backwards gives 1 / e = 2 (it bounces higher than it fell)."""
+    t = np.arange(0, 20, dtype=float)
+    floor, gravity, speed_in, restitution, bounce = 50.0, 2.5, 10.0, 0.5, 9.5
+    falling = floor - speed_in * (bounce - t) + 0.5 * gravity * (bounce - t) ** 2  # v is down; apex at 5.5
+    rising = floor - restitution * speed_in * (t - bounce) + 0.5 * gravity * (t - bounce) ** 2
+    v = np.where(t < bounce, falling, rising)
+    first, second = np.arange(6, 10), np.arange(10, 13)
+    measured_bounce, measured = _bounce_restitution(v, first, second)
+    assert measured_bounce == pytest.approx(bounce) and measured == pytest.approx(restitution)
+    backwards = v[::-1].copy()
+    _, measured = _bounce_restitution(backwards, 19 - second[::-1], 19 - first[::-1])
+    assert measured == pytest.approx(1 / restitution)
+    assert _bounce_restitution(v, np.arange(1, 4), np.arange(6, 10)) is None  # no bounce between two falls
+
+
+def test_time_direction_free_reads_a_bounce_that_gains_energy(core_clips):
+    """The core free_fall clip bounces once after the context with a loss of energy (+1); played backwards from
+    the context on, that bounce gains energy (-1), beside the ball leaving the floor by itself."""
+    clip = core_clips["free_fall"][0]
+    assert [sign for _, _, sign in bounce_transitions(clip, observe(clip.video, clip))] == [1]
+    reversed_video = CORRUPTIONS.get("time_reverse").fn(clip, 1.0)
+    assert [sign for _, _, sign in bounce_transitions(clip, observe(reversed_video, clip))] == [-1]
+    output = run("time_direction_free", clip, reversed_video)
+    assert output.value == 0.0 and tags(output) == {"time_reversed"}
+
+
+def test_time_direction_free_takes_a_slow_roll_for_no_rest(core_clips, tmp_path, monkeypatch):
+    """The slow ball of the core collision clip rolls at 0.3-0.6 px per frame; after H.264 (crf 23) two of its
+    steps read under 0.5 px, then one over 1 px. Its net drift over those two steps (0.75 px) says it never
+    stopped: no stop and no start (before the drift rule: a stop and a start, and a time_reversed tag)."""
+    import metrics.reference_free_direction as direction
+    from generators import read_video, write_mp4
+
+    clip = core_clips["collision"][0]
+    frames, _ = read_video(write_mp4(tmp_path / "clip.mp4", clip.video, clip.spec.fps, crf=23))
+    observation = observe(frames, clip)
+    assert rest_transitions(clip, observation) == []
+    monkeypatch.setattr(direction, "_at_rest", lambda observation, k, still, first, end: bool(still[first:end].all()))
+    assert any(sign == -1 for _, _, sign in rest_transitions(clip, observation))
 
 
 def test_time_direction_free_reads_a_box_sliding_up_from_rest_beside_a_resting_ball(monkeypatch):
