@@ -130,3 +130,16 @@ def test_every_metric_is_documented():
     text = open("docs/metrics.md").read()
     for name in METRICS.names():
         assert f"`{name}`" in text, f"docs/metrics.md does not document {name}"
+
+
+def test_paint_in_draws_a_disc_at_its_sub_pixel_centre():
+    """A renderer without anti-aliasing fills the pixels whose centres lie in the disc: a disc at (20.4, 30.3) has
+    its centroid there within 0.1 px (at the rounded centre it was 0.4 px off), and its area grows with the radius
+    between whole pixels."""
+    blank = np.zeros((1, 64, 64, 3), np.uint8)
+    disc = paint_in(blank, 0, (255, 0, 0), (20.4, 30.3), 3.0)[0, :, :, 0] > 0
+    rows, columns = np.nonzero(disc)
+    assert abs(columns.mean() - 20.4) < 0.1 and abs(rows.mean() - 30.3) < 0.1
+    areas = [int((paint_in(blank, 0, (255, 0, 0), (20.5, 30.5), radius)[0, :, :, 0] > 0).sum()) for radius in (3.0, 3.6)]
+    assert areas[0] < areas[1]
+
