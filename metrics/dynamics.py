@@ -118,6 +118,21 @@ def fit_arcs(arcs: list[np.ndarray], v: np.ndarray) -> list[np.ndarray]:
     return [arc for arc in kept if len(arc) >= MIN_ARC_FRAMES]
 
 
+def _arc_design(kept: list[np.ndarray], v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(design (n, 1 + 2 per arc), target (n,)) of the joint fit v = a/2 tau^2 + b_i tau + c_i over the arcs' frames,
+    tau counted from each arc's first frame."""
+    n_frames = sum(len(arc) for arc in kept)
+    design = np.zeros((n_frames, 1 + 2 * len(kept)))
+    row = 0
+    for index, arc in enumerate(kept):
+        tau = (arc - arc[0]).astype(float)
+        design[row:row + len(arc), 0] = 0.5 * tau**2
+        design[row:row + len(arc), 1 + 2 * index] = tau
+        design[row:row + len(arc), 2 + 2 * index] = 1.0
+        row += len(arc)
+    return design, np.concatenate([v[arc] for arc in kept])
+
+
 def fitted_acceleration(arcs: list[np.ndarray], v: np.ndarray) -> tuple[float, int]:
     """(vertical acceleration in px/frame^2, frames used) of parabolas v = a/2 t^2 + b_i t + c_i fitted
     jointly by least squares, one per arc with a shared a, over the frames where v is finite; NaN when
@@ -131,15 +146,7 @@ def fitted_acceleration(arcs: list[np.ndarray], v: np.ndarray) -> tuple[float, i
     n_frames = sum(len(arc) for arc in kept)
     if not kept or n_frames < max(MIN_FIT_FRAMES, n_unknowns + 1):
         return float("nan"), n_frames
-    design = np.zeros((n_frames, n_unknowns))
-    row = 0
-    for index, arc in enumerate(kept):
-        tau = (arc - arc[0]).astype(float)
-        design[row:row + len(arc), 0] = 0.5 * tau**2
-        design[row:row + len(arc), 1 + 2 * index] = tau
-        design[row:row + len(arc), 2 + 2 * index] = 1.0
-        row += len(arc)
-    target = np.concatenate([v[arc] for arc in kept])
+    design, target = _arc_design(kept, v)
     subsets = [np.ones(n_frames, bool)]
     if n_frames >= n_unknowns + 2:
         subsets = [np.arange(n_frames) != left_out for left_out in range(n_frames)]
@@ -150,6 +157,22 @@ def fitted_acceleration(arcs: list[np.ndarray], v: np.ndarray) -> tuple[float, i
         if rank == n_unknowns and residual < best_residual:
             best, best_residual = float(coefficients[0]), residual
     return best, n_frames
+
+
+def leave_one_out_accelerations(arcs: list[np.ndarray], v: np.ndarray) -> np.ndarray:
+    """(n,) the acceleration (px/frame^2) of the joint fit of fitted_acceleration with each one of its n frames
+    left out, NaN where the rest no longer determine the fit: what the fit says whichever single frame is bad."""
+    kept = fit_arcs(arcs, v)
+    if not kept:
+        return np.array([])
+    design, target = _arc_design(kept, v)
+    out = np.full(target.size, np.nan)
+    for left_out in range(target.size):
+        rows = np.arange(target.size) != left_out
+        coefficients, _, rank, _ = np.linalg.lstsq(design[rows], target[rows], rcond=None)
+        if rank == design.shape[1]:
+            out[left_out] = float(coefficients[0])
+    return out
 
 
 @register_metric("gravity", principle="gravity", unit="relative error of the vertical acceleration",

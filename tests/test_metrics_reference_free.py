@@ -59,16 +59,32 @@ def test_flight_arcs_stop_at_the_bounce_and_at_rest():
     assert STANDARD_GRAVITY == 9.81
 
 
-def test_gravity_free_tags_only_a_fit_with_frames_to_spare(monkeypatch):
+def test_gravity_free_tags_a_four_frame_arc_off_whichever_frame_is_left_out(monkeypatch):
+    """At 0.63 g a thrown ball lands 4 frames after the context: one frame to spare, so no frame can be trimmed;
+    every fit with one frame left out still reads 6-7 m/s^2, so it is tagged (before: never, with 1 spare)."""
+    import metrics.reference_free_dynamics as dynamics
+    from simulators import make_spec, simulate
+
+    clip = simulate(make_spec("projectile", "train", 2, n_frames=32, fps=8.0, resolution=(64, 64), n_context=4))
+    weak = CORRUPTIONS.get("gravity_scale").fn(clip, 0.5)
+    assert [event.tag for event in run("gravity_free", clip, weak).events] == ["wrong_gravity"]
+    assert "over 4 frames" in run("gravity_free", clip, weak).events[0].message
+    monkeypatch.setattr(dynamics, "_off_without_any_frame", lambda *args: False)
+    assert not run("gravity_free", clip, weak).events
+
+
+def test_gravity_free_tags_only_a_fit_no_single_frame_explains(monkeypatch):
     """A stutter right after the context cuts a thrown ball's arc into two 3-frame arcs (one a hop on the floor):
-    5 unknowns on 6 frames, no frame to leave out, and a fit far off 9.81; it must not be tagged."""
+    5 unknowns on 6 frames and a fit far off 9.81, but without the stuttered frame the fit reads about 9 m/s^2;
+    it must not be tagged."""
     import metrics.reference_free_dynamics as dynamics
     from simulators import make_spec, simulate
 
     clip = simulate(make_spec("projectile", "train", 4, n_frames=32, fps=8.0, resolution=(64, 64), n_context=4))
     stutter = CORRUPTIONS.get("duplicate_frame").fn(clip, 1.0)
+    assert run("gravity_free", clip, stutter).raw > dynamics.GRAVITY_FREE_TAG
     assert not run("gravity_free", clip, stutter).events
-    monkeypatch.setattr(dynamics, "GRAVITY_FREE_TAG_SPARE", 1)
+    monkeypatch.setattr(dynamics, "_off_without_any_frame", lambda *args: True)
     assert [event.tag for event in run("gravity_free", clip, stutter).events] == ["wrong_gravity"]
 
 
