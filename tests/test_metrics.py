@@ -4,6 +4,7 @@ import pytest
 from generators import GENERATORS, GenerationRequest, read_video, write_mp4
 from generators.corruptions import paint_in, paint_out
 from metrics import DEFAULT_METRICS, METRICS, PHYSICS_METRICS, REFERENCE_FREE_METRICS, evaluate, observe
+from metrics.common import truth_visible
 from simulators.families.base import PALETTE
 
 
@@ -143,3 +144,20 @@ def test_paint_in_draws_a_disc_at_its_sub_pixel_centre():
     areas = [int((paint_in(blank, 0, (255, 0, 0), (20.5, 30.5), radius)[0, :, :, 0] > 0).sum()) for radius in (3.0, 3.6)]
     assert areas[0] < areas[1]
 
+
+def test_a_one_frame_loss_where_the_object_turns_visible_costs_score_but_no_tag(core_clips):
+    """The occlusion clip's ball comes out from behind the wall: lost in its first clearly visible frame alone (a
+    video one frame late) it scores below 1 without an object_vanished tag; lost for one frame in plain view, it is
+    tagged."""
+    clip = core_clips["occlusion"][0]
+    k = next(k for k, obj in enumerate(clip.tracked_objects) if obj.role == "rolling")
+    visible = truth_visible(clip, observe(clip.video, clip))[:, k]
+    after = np.arange(clip.spec.n_frames) >= clip.spec.n_context
+    turning = next(t for t in range(1, clip.spec.n_frames) if after[t] and visible[t] and not visible[t - 1])
+    steady = next(t for t in range(1, clip.spec.n_frames - 1) if after[t] and visible[t - 1:t + 2].all())
+    for frame, tagged in ((turning, False), (steady, True)):
+        frames = clip.video.copy()
+        frames[frame] = paint_out(clip.video, clip.seg, clip.tracked_objects[k].id, frame)[frame]
+        scores, events = scores_and_tags(frames, clip)
+        assert scores["permanence"] < 1.0, frame
+        assert any(event.tag == "object_vanished" and event.frame == frame for event in events) == tagged, frame
