@@ -212,18 +212,23 @@ def frame_losses(error: np.ndarray, counted: np.ndarray, tolerance: float, cap: 
 
 
 def _tag_runs(clip: Clip, error: np.ndarray, counted: np.ndarray, threshold: float, eligible: np.ndarray,
-              names: list[str], tag: str, describe) -> list[FailureEvent]:
-    """One event per object: its first run of >= TAG_FRAMES counted frames with error above threshold
-    (frames where it is not seen neither break nor extend a run)."""
+              names: list[str], tag: str, describe, truth_hidden: np.ndarray | None = None) -> list[FailureEvent]:
+    """One event per object: its first run of >= TAG_FRAMES counted frames with error above threshold (frames
+    where it is not seen neither break nor extend a run). Frames of the (T, K) truth_hidden mask, where the
+    ground truth hides the object (the aligned metric's frames that do not count), break a run: a crowd member's outline bled by H.264 in the frame before it
+    walked behind another and in the two after it came out made no stretch of 3 frames."""
     events = []
+    whole_clip = [(0, counted.shape[0])]
     for k, name in enumerate(names):
         if not eligible[k]:
             continue
-        frames = np.flatnonzero(counted[:, k] & np.isfinite(error[:, k]))
-        over = error[frames, k] > threshold
-        for start, end in runs(over):
-            if end - start >= TAG_FRAMES:
-                worst = float(np.max(error[frames[start:end], k]))
+        for first, end in (runs(~truth_hidden[:, k]) if truth_hidden is not None else whole_clip):
+            frames = first + np.flatnonzero(counted[first:end, k] & np.isfinite(error[first:end, k]))
+            over = error[frames, k] > threshold
+            tagged = [(start, stop) for start, stop in runs(over) if stop - start >= TAG_FRAMES]
+            if tagged:
+                start, stop = tagged[0]
+                worst = float(np.max(error[frames[start:stop], k]))
                 events.append(FailureEvent(clip.clip_id, tag, int(frames[start]), name,
                                            float(min(1.0, worst / (2 * threshold))), describe(name, int(frames[start]), worst)))
                 break
@@ -248,10 +253,12 @@ def rigidity(clip: Clip, observation: Observation) -> MetricOutput:
         clip, shape_error, shape_counted, SHAPE_TAG, np.ones(len(names), bool), names,
         "shape_changed",
         lambda name, frame, worst_error: (f"{name} changes shape from frame {frame}: its outline is stretched by up to "
-                                          f"{worst_error:.2f} nats (log axis ratio) against the ground truth's"))
+                                          f"{worst_error:.2f} nats (log axis ratio) against the ground truth's"),
+        truth_hidden=~shape_counted)
     events += _tag_runs(
         clip, distance_error, distance_counted, DISTANCE_TAG_PX, np.ones(len(names), bool), names, "rigidity_broken",
         lambda name, frame, worst_error: (f"{name} moves relative to the other parts of its rigid body from frame "
-                                          f"{frame}: part distances off by up to {worst_error:.1f} px"))
+                                          f"{frame}: part distances off by up to {worst_error:.1f} px"),
+        truth_hidden=~distance_counted)
     return MetricOutput(float(np.clip(1.0 - worst, 0.0, 1.0)), worst,
                         sorted(events, key=lambda event: (event.frame, event.tag, event.object)))

@@ -111,3 +111,23 @@ def test_garbage_scores_no_better_than_static(core_clips):
                     assert np.isnan(value), (clip.clip_id, name, metric)
                 else:
                     assert value <= static[metric] + 1e-9, (clip.clip_id, name, metric, value, static[metric])
+
+
+def test_a_tag_run_breaks_where_the_truth_hides_the_object():
+    """Shape errors over the threshold in frame 25, then (hidden by another walker in frames 26-29) in 30 and 31:
+    no 3 frames in a row of one sighting, so no tag; a gap the video alone leaves neither breaks nor extends."""
+    from metrics.rigidity import SHAPE_TAG, _tag_runs
+
+    clip = simulate(make_spec("free_fall", "eval", 0, n_frames=32, fps=8.0, resolution=(64, 64), n_context=4))
+    error = np.full((32, 1), np.nan)
+    error[19:26, 0] = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.6]
+    error[30:32, 0] = 0.6
+    counted = np.isfinite(error)
+    def tag(hidden):
+        return _tag_runs(clip, error, counted, SHAPE_TAG, np.ones(1, bool), ["ball"], "shape_changed",
+                         lambda name, frame, value: "", truth_hidden=hidden)
+    assert [event.frame for event in tag(None)] == [25]
+    hidden = np.zeros((32, 1), bool)
+    hidden[26:30] = True
+    assert tag(hidden) == []
+    assert [event.frame for event in tag(np.zeros((32, 1), bool))] == [25]  # the video's own gap
