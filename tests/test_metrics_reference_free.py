@@ -176,6 +176,23 @@ def test_rigidity_free_catches_a_chair_seat_squashed_while_the_chair_lies_still(
     assert run("rigidity_free", clip, squashed).value == 1.0, "a rest restarted at the squash sees nothing"
 
 
+def test_rigidity_free_tags_a_chair_part_squashed_at_rest_as_a_shape_change(monkeypatch):
+    """The seat squashed while the chair lies still keeps its place but not its outline: shape_changed (the
+    corruption's tag), from the aspect change against the rest's first frame; without that term the drift alone
+    raises rigidity_broken at most."""
+    import metrics.reference_free_shape as shape
+    from simulators import make_spec, simulate
+
+    clip = simulate(make_spec("chair", "train", 1, n_frames=32, fps=8.0, resolution=(64, 64), n_context=4))
+    squashed = CORRUPTIONS.get("stretch").fn(clip, 0.5)
+    changed = [event for event in run("rigidity_free", clip, squashed).events if event.tag == "shape_changed"]
+    assert changed and changed[0].object == "chair.seat" and "lies still" in changed[0].message, changed
+    assert "shape_changed" not in tags(run("rigidity_free", clip, CORRUPTIONS.get("h264").fn(clip, 1.0)))
+    monkeypatch.setattr(shape, "rest_aspect_errors", lambda clip, observation: (
+        np.full(observation.detected.shape, np.nan), np.zeros(observation.detected.shape, bool)))
+    assert "shape_changed" not in tags(run("rigidity_free", clip, squashed))
+
+
 def test_rigidity_free_catches_a_squashed_ball(core_clips):
     for family in ("collision", "occlusion"):
         clip = core_clips[family][0]
