@@ -106,7 +106,7 @@ MOTION_WINDOW = 3
 last hops on the floor are short), and a start when it moves in one of the first this many steps after it."""
 REST_STEPS = 2
 """Rest needs this many still steps in a row (one still step is the top of a bounce), with a net drift across
-them under REST_PX on both axes: a ball rolling at 0.3-0.5 px per frame (a slow ball of `collision`) has still
+them under REST_PX on both axes: a ball rolling at about 0.5 px per frame (a slow ball of `collision`) has still
 steps under H.264's jitter, but drifts (0.75 px over two steps in a core clip that read as a stop and a start)."""
 RESTING_SHAPES = ("sphere",)
 RESTING_ROLES = ("sliding",)
@@ -172,8 +172,8 @@ def rest_transitions(clip: Clip, observation: Observation) -> list[tuple[int, st
     """(frame, object name, +1 comes to rest / -1 starts from rest) for every untouched transition of a passive
     object between motion and rest after the context: REST_STEPS still steps without a net drift after (before)
     a step that is not still, with a moving step among the MOTION_WINDOW steps before (after) it; the object seen
-    whole in the steps that count, none of them a jump, and no moving body that may
-    touch it around the transition (_touched)."""
+    whole in the steps that count, none of them a jump, and no moving body that may touch it around the
+    transition (_touched)."""
     whole = seen_whole(observation, clip.spec.resolution)
     n_context = clip.spec.n_context
     found = []

@@ -40,10 +40,10 @@ GRAVITY_FREE_TAG = 0.25
 GRAVITY_FREE_TAG_SPARE = 1
 """... and the fit has at least this many frames more than unknowns (1 + 2 per arc), and every fit with one frame
 left out is off by more than GRAVITY_FREE_TAG too: no single bad frame explains the error. A stutter cut a thrown
-ball's arc into two 3-frame arcs, one of them a hop on the floor, and the fit read 0.37 g; without that frame,
-0.9 g. After H.264 a ball's last hop before it rests, ending on the floor, bent a 7-frame fit to 0.7 g where
-leaving its landing frame out read 0.9 g. A ball under 0.63 g whose arc has 4 frames is off whichever frame is
-left out."""
+ball's arc into two 3-frame arcs, one of them a hop on the floor, and the fit read 0.38 g; with any frame of the
+hop left out, 1.16 g (16% off). After H.264 a ball's last hop before it rests, ending on the floor, bent a
+7-frame fit to 0.70 g where leaving its landing frame out read 0.89 g. A ball under 0.63 g whose arc has 4 frames
+is off whichever frame is left out."""
 
 
 def repeated_frames(v: np.ndarray, u: np.ndarray) -> np.ndarray:

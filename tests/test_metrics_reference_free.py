@@ -75,7 +75,7 @@ def test_gravity_free_tags_a_four_frame_arc_off_whichever_frame_is_left_out(monk
 
 def test_gravity_free_tags_only_a_fit_no_single_frame_explains(monkeypatch):
     """A stutter right after the context cuts a thrown ball's arc into two 3-frame arcs (one a hop on the floor):
-    5 unknowns on 6 frames and a fit far off 9.81, but without the stuttered frame the fit reads about 9 m/s^2;
+    5 unknowns on 6 frames and a fit far off 9.81, but with any frame of the hop left out it reads 11.4 m/s^2;
     it must not be tagged."""
     import metrics.reference_free_dynamics as dynamics
     from simulators import make_spec, simulate
@@ -285,7 +285,7 @@ def test_time_direction_free_reads_a_bounce_that_gains_energy(core_clips):
 
 
 def test_time_direction_free_takes_a_slow_roll_for_no_rest(core_clips, tmp_path, monkeypatch):
-    """The slow ball of the core collision clip rolls at 0.3-0.6 px per frame; after H.264 (crf 23) two of its
+    """The slow ball of the core collision clip rolls at about 0.5 px per frame; after H.264 (crf 23) two of its
     steps read under 0.5 px, then one over 1 px. Its net drift over those two steps (0.75 px) says it never
     stopped: no stop and no start (before the drift rule: a stop and a start, and a time_reversed tag)."""
     import metrics.reference_free_direction as direction
