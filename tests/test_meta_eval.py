@@ -134,3 +134,28 @@ def test_reference_free_metrics_catch_their_corruption_and_stay_quiet(reference_
     for key, value in tags.items():
         if key.startswith("fp ") and key != "fp clean":
             assert value <= TARGETS["fp_harmless"], (key, tags.to_dict())
+
+
+def test_reference_free_table_scores_only_the_clips_a_metric_applies_to():
+    """scripts/reference_free_table.py (docs/meta_eval.md's reference-free table): a clip whose clean value is NaN
+    (the metric abstains) dilutes neither AUROC nor recall."""
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "reference_free_table.py"
+    spec = importlib.util.spec_from_file_location("reference_free_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = pd.DataFrame([
+        {"clip_id": "a", "family": "free_fall", "corruption": "clean", "severity": 0.0, "gravity_free": 1.0, "tags": []},
+        {"clip_id": "a", "family": "free_fall", "corruption": "gravity_scale", "severity": 0.5, "gravity_free": 0.6,
+         "tags": ["wrong_gravity"]},
+        {"clip_id": "b", "family": "chair", "corruption": "clean", "severity": 0.0, "gravity_free": np.nan, "tags": []},
+        {"clip_id": "b", "family": "chair", "corruption": "gravity_scale", "severity": 0.5, "gravity_free": np.nan,
+         "tags": []},
+    ])
+    row = module.applicable_table(rows).iloc[0]
+    assert (row["metric"], row["clips"], row["AUROC"], row["recall"]) == ("gravity_free", 1, 1.0, 1.0)
+    assert row["applies to (families)"] == "free_fall"
