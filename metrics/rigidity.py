@@ -215,8 +215,9 @@ def _tag_runs(clip: Clip, error: np.ndarray, counted: np.ndarray, threshold: flo
               names: list[str], tag: str, describe, truth_hidden: np.ndarray | None = None) -> list[FailureEvent]:
     """One event per object: its first run of >= TAG_FRAMES counted frames with error above threshold (frames
     where it is not seen neither break nor extend a run). Frames of the (T, K) truth_hidden mask, where the
-    ground truth hides the object (the aligned metric's frames that do not count), break a run: a crowd member's outline bled by H.264 in the frame before it
-    walked behind another and in the two after it came out made no stretch of 3 frames."""
+    ground truth hides the object (the aligned metric's frames that do not count), break a run: a crowd
+    member's outline bled by H.264 in the frame before it walked behind another and in the two after it
+    came out made no stretch of 3 frames."""
     events = []
     whole_clip = [(0, counted.shape[0])]
     for k, name in enumerate(names):
