@@ -16,7 +16,7 @@ from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
 from .common import runs
-from .dynamics import MIN_ARC_FRAMES, fit_arcs, fitted_acceleration, leave_one_out_accelerations
+from .dynamics import MIN_ARC_FRAMES, fitted_acceleration, leave_one_out_accelerations
 from .observation import Observation
 from .reference_free_common import REST_PX, seen_whole
 
@@ -36,14 +36,13 @@ meeting the floor); under gravity at 64 px and 8 fps each step down is 2-3 px lo
 REPEAT_PX = 0.01
 """Two frames whose ball centroids agree within this (px, both axes) are one frame shown twice."""
 GRAVITY_FREE_TAG = 0.25
-"""wrong_gravity fires when the fitted gravity is off by more than this share of 9.81 m/s^2 ..."""
-GRAVITY_FREE_TAG_SPARE = 1
-"""... and the fit has at least this many frames more than unknowns (1 + 2 per arc), and every fit with one frame
-left out is off by more than GRAVITY_FREE_TAG too: no single bad frame explains the error. A stutter cut a thrown
-ball's arc into two 3-frame arcs, one of them a hop on the floor, and the fit read 0.38 g; with any frame of the
-hop left out, 1.16 g (16% off). After H.264 a ball's last hop before it rests, ending on the floor, bent a
-7-frame fit to 0.70 g where leaving its landing frame out read 0.89 g. A ball under 0.63 g whose arc has 4 frames
-is off whichever frame is left out."""
+"""wrong_gravity fires when the fitted gravity is off by more than this share of 9.81 m/s^2, and so is every fit
+with one frame left out (_off_without_any_frame; undetermined, so no tag, without a frame more than the fit's
+unknowns, 1 + 2 per arc): no single bad frame explains the error. A stutter cut a thrown ball's arc into two
+3-frame arcs, one of them a hop on the floor, and the fit read 0.38 g; with any frame of the hop left out,
+1.16 g (16% off). After H.264 a ball's last hop before it rests, ending on the floor, bent a 7-frame fit to
+0.70 g where leaving its landing frame out read 0.89 g. A ball under 0.63 g whose arc has 4 frames is off
+whichever frame is left out."""
 
 
 def repeated_frames(v: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -114,9 +113,7 @@ def gravity_free(clip: Clip, observation: Observation) -> MetricOutput:
         relative = abs(gravity - STANDARD_GRAVITY) / STANDARD_GRAVITY
         scores.append(1.0 - min(1.0, max(0.0, relative - GRAVITY_FREE_TOLERANCE) / (1.0 - GRAVITY_FREE_TOLERANCE)))
         errors.append(relative)
-        spare = n_frames - (1 + 2 * len(fit_arcs(arcs, v)))  # frames beyond the fit's unknowns
-        if (relative > GRAVITY_FREE_TAG and spare >= GRAVITY_FREE_TAG_SPARE
-                and _off_without_any_frame(arcs, v, fps * fps * obj.size / radius_px)):
+        if relative > GRAVITY_FREE_TAG and _off_without_any_frame(arcs, v, fps * fps * obj.size / radius_px):
             events.append(FailureEvent(
                 clip.clip_id, "wrong_gravity", int(frames.min()), obj.name, float(min(1.0, relative)),
                 f"{obj.name} falls at {gravity:.1f} m/s^2 in the video's own scale (its {obj.size:.2f} m radius is "
