@@ -118,8 +118,9 @@ def fit_arcs(arcs: list[np.ndarray], v: np.ndarray) -> list[np.ndarray]:
     return [arc for arc in kept if len(arc) >= MIN_ARC_FRAMES]
 
 
-def _arc_design(kept: list[np.ndarray], v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(design (n, 1 + 2 per arc), target (n,)) of the joint fit v = a/2 tau^2 + b_i tau + c_i over the arcs' frames,
+def arc_design(kept: list[np.ndarray], v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(design (n, 1 + 2 per arc), target (n,)) of the joint fit v = a/2 tau^2 + b_i tau + c_i over the arcs' frames
+    (columns a, b_1, c_1, b_2, c_2, ...), shared by fitted_acceleration and time_direction_free's bounces;
     tau counted from each arc's first frame."""
     n_frames = sum(len(arc) for arc in kept)
     design = np.zeros((n_frames, 1 + 2 * len(kept)))
@@ -146,7 +147,7 @@ def fitted_acceleration(arcs: list[np.ndarray], v: np.ndarray) -> tuple[float, i
     n_frames = sum(len(arc) for arc in kept)
     if not kept or n_frames < max(MIN_FIT_FRAMES, n_unknowns + 1):
         return float("nan"), n_frames
-    design, target = _arc_design(kept, v)
+    design, target = arc_design(kept, v)
     subsets = [np.ones(n_frames, bool)]
     if n_frames >= n_unknowns + 2:
         subsets = [np.arange(n_frames) != left_out for left_out in range(n_frames)]
@@ -165,7 +166,7 @@ def leave_one_out_accelerations(arcs: list[np.ndarray], v: np.ndarray) -> np.nda
     kept = fit_arcs(arcs, v)
     if not kept:
         return np.array([])
-    design, target = _arc_design(kept, v)
+    design, target = arc_design(kept, v)
     out = np.full(target.size, np.nan)
     for left_out in range(target.size):
         rows = np.arange(target.size) != left_out

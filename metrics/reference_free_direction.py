@@ -16,6 +16,7 @@ from simulators import Clip
 
 from .base import FailureEvent, MetricOutput, register_metric
 from .common import evaluated_frames, runs
+from .dynamics import arc_design
 from .observation import Observation
 from .reference_free_common import PASSIVE_ROLES, REST_PX, box_gap, seen_whole
 from .reference_free_dynamics import flight_arcs
@@ -224,16 +225,15 @@ def _bounce_restitution(v: np.ndarray, first: np.ndarray, second: np.ndarray) ->
     apex is at t_i = -b_i / a, and with one gravity the vertical speeds a (t_b - t_1) in and a (t_2 - t_b) out
     give e = (t_2 - t_b) / (t_b - t_1). None when the fit is poor, no bounce lies between the arcs, or the ball
     is not falling into it and rising out of it."""
-    frames = np.concatenate([first, second]).astype(float)
-    design = np.zeros((frames.size, 5))
-    design[:, 0] = 0.5 * frames**2
-    design[:first.size, 1], design[:first.size, 2] = frames[:first.size], 1.0
-    design[first.size:, 3], design[first.size:, 4] = frames[first.size:], 1.0
-    heights = np.concatenate([v[first], v[second]])
-    if frames.size < design.shape[1] + 1 or not np.isfinite(heights).all():
+    design, heights = arc_design([first, second], v)  # tau counted from each arc's first frame
+    if design.shape[0] < design.shape[1] + 1 or not np.isfinite(heights).all():
         return None
-    (a, b_1, c_1, b_2, c_2), *_ = np.linalg.lstsq(design, heights, rcond=None)
-    rms = float(np.sqrt(np.mean((design @ np.array([a, b_1, c_1, b_2, c_2]) - heights) ** 2)))
+    coefficients, *_ = np.linalg.lstsq(design, heights, rcond=None)
+    rms = float(np.sqrt(np.mean((design @ coefficients - heights) ** 2)))
+    a = coefficients[0]
+    # In absolute time, a/2 (t - s)^2 + b (t - s) + c = a/2 t^2 + (b - a s) t + (a/2 s^2 - b s + c).
+    (b_1, c_1), (b_2, c_2) = ((b - a * s, a / 2 * s * s - b * s + c)
+                              for s, b, c in ((first[0], *coefficients[1:3]), (second[0], *coefficients[3:5])))
     if a <= 0 or b_1 == b_2 or rms > ARC_FIT_RMS_PX:
         return None
     bounce = (c_2 - c_1) / (b_1 - b_2)
